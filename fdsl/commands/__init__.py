@@ -1,0 +1,1 @@
+"""One module per ``fdsl`` verb; each exposes ``add_parser(subparsers)`` and sets ``run``."""

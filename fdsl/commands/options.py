@@ -1,0 +1,63 @@
+"""Command-line options generated from a formula's settings dataclass, so a new family needs no CLI code."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+
+from fdsl.errors import FdslError
+from fdsl.formulas import create_formula, formula_names
+
+
+def _number(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got '{text}'")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got '{text}'")
+        return value
+    return parse
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser, settings_class) -> None:
+    for f in dataclasses.fields(settings_class):
+        meta = f.metadata
+        if not meta.get("cli", True):
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kind = type(f.default)
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=meta.get("help"))
+            continue
+        parse = _number(kind) if kind in (int, float) else kind
+        help_text = f"{meta.get('help', '')} (default: {f.default})"
+        parser.add_argument(flag, type=parse, default=f.default, choices=meta.get("choices"), help=help_text,
+                            dest=f"setting_{f.name}")
+
+
+def settings_from_args(settings_class, args: argparse.Namespace):
+    values = {f.name: getattr(args, f"setting_{f.name}") for f in dataclasses.fields(settings_class)
+              if hasattr(args, f"setting_{f.name}")}
+    settings = settings_class(**values)
+    settings.validate()
+    return settings
+
+
+def add_formula_subparsers(parser: argparse.ArgumentParser, which: str, add_common) -> None:
+    """One sub-command per registered formula, each with that formula's ``which`` settings as options."""
+    families = parser.add_subparsers(dest="formula", metavar="FORMULA", parser_class=type(parser))
+    families.required = True
+    for name in formula_names():
+        formula = create_formula(name)
+        sub = families.add_parser(name, help=formula.summary, description=formula.summary)
+        add_common(sub)
+        add_settings_arguments(sub, getattr(formula, which))
+
+
+def check_workers(workers: int) -> int:
+    if workers < 1:
+        raise FdslError(f"--workers must be at least 1, got {workers}")
+    return workers

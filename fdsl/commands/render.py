@@ -1,0 +1,42 @@
+"""``fdsl render FORMULA --params DIR --out DIR``: write a dataset as an ImageFolder tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fdsl.commands.options import add_formula_subparsers, check_workers, settings_from_args
+from fdsl.formulas import create_formula
+from fdsl.writer import Shard, render_dataset
+
+
+def _common(parser) -> None:
+    parser.add_argument("--params", type=Path, required=True, help="catalog folder written by 'fdsl search'")
+    parser.add_argument("--out", type=Path, required=True, help="dataset folder (created; re-run to resume)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every instance's randomness (default: 0)")
+    parser.add_argument("--workers", type=int, default=1, help="rendering processes (default: 1)")
+    parser.add_argument("--shard", default=None, help="K/N: render only shard K of N (e.g. one per machine)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_parser(verbs) -> None:
+    parser = verbs.add_parser("render", help="render a catalog to an ImageFolder dataset")
+    add_formula_subparsers(parser, "RenderSettings", _common)
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    formula = create_formula(args.formula)
+    settings = settings_from_args(formula.RenderSettings, args)
+    shard = Shard.parse(args.shard)
+    report = render_dataset(args.formula, args.params, args.out, settings, seed=args.seed,
+                            workers=check_workers(args.workers), shard=shard, progress=not args.quiet)
+    if report.written == 0:
+        print(f"nothing to do: all {report.skipped} images of this {'shard' if shard.count > 1 else 'dataset'} "
+              f"are already in {args.out}")
+        return 0
+    rate = report.written / max(report.seconds, 1e-9)
+    print(f"wrote {report.written} images ({report.skipped} already there) in {report.seconds:.1f} s "
+          f"({rate:.0f} img/s) -> {args.out}")
+    if report.warnings:
+        print(f"{len(report.warnings)} draws had warnings (e.g. divergent systems); see {report.manifest}")
+    return 0

@@ -1,0 +1,10 @@
+"""The one exception type that reaches users as a single line and exit code 2."""
+
+
+class FdslError(Exception):
+    """Bad input or an impossible request: the message says what is wrong and how to fix it."""
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise FdslError(message)

@@ -1,0 +1,41 @@
+"""Atomic file writes: a killed process never leaves a truncated file under its final name."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+# Temporary files end in ".part": no image loader (ImageFolder included) takes them for data.
+PART_SUFFIX = ".part"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{PART_SUFFIX}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def png_bytes(image: np.ndarray, compress_level: int = 1) -> bytes:
+    """PNG of a (H, W) grey or (H, W, 3) RGB uint8 array.
+
+    Grey images are stored as 8-bit grey PNGs: ``ImageFolder``'s loader converts
+    them to RGB with three equal channels, i.e. exactly the published RGB pixels.
+    """
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
+
+
+def remove_partial_files(folder: Path) -> int:
+    """Delete temporaries left by a killed run; returns how many there were."""
+    removed = 0
+    for tmp in Path(folder).rglob(f"*{PART_SUFFIX}"):
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -1,0 +1,6 @@
+"""Formula families, registered by name: ``create_formula("fractal")``."""
+
+from fdsl.formulas.base import Formula, Settings, create_formula, formula_names, option, register
+from fdsl.formulas import fractal  # noqa: F401  (registers the family)
+
+__all__ = ["Formula", "Settings", "create_formula", "formula_names", "option", "register"]

@@ -1,0 +1,124 @@
+"""The interface every formula family implements, and the registry of families.
+
+A formula turns a seed into categories (``sample_category``) and a category
+into images (``render_draw`` then ``view``).  It knows maths only: the search
+loop, the writer, the on-the-fly datasets and the command line are generic and
+work on any registered formula.
+
+Images of a category are numbered by (draw, view): a *draw* is one random
+render (seeded by ``rng_for(seed, "render", category, draw)``), a *view* is a
+deterministic transform of it (FractalDB's four flips).  Settings are plain
+dataclasses; their fields become command-line options (``option()``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from fdsl.errors import FdslError
+
+
+def option(default, help: str, choices=None, cli: bool = True):
+    """A settings field that the command line exposes as ``--name-with-dashes``."""
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "cli": cli})
+
+
+@dataclasses.dataclass
+class Settings:
+    """Base of search and render settings: validation and (de)serialisation."""
+
+    def validate(self) -> None:
+        """Raise FdslError naming the bad value and the fix."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Settings":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+class Formula(ABC):
+    """One FDSL family: its category sampler, parameter files and renderer."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    SearchSettings: ClassVar[type[Settings]]
+    RenderSettings: ClassVar[type[Settings]]
+    params_suffix: ClassVar[str] = ".csv"
+
+    # ---- categories -------------------------------------------------------
+    def search_context(self, seed: int, settings: Settings) -> Any:
+        """Anything computed once per search (e.g. a shared base system)."""
+        return None
+
+    @abstractmethod
+    def sample_category(self, rng: np.random.Generator, settings: Settings, context: Any):
+        """Draw one candidate; return (params, score) if accepted, None if rejected."""
+
+    @abstractmethod
+    def save_params(self, params, path: Path) -> None:
+        """Write one category's parameters in the family's published format."""
+
+    @abstractmethod
+    def load_params(self, path: Path):
+        """Read and validate one category file; raise FdslError naming the problem."""
+
+    def describe_params(self, params) -> dict:
+        """A few numbers for the manifest (e.g. the number of maps)."""
+        return {}
+
+    # ---- instances --------------------------------------------------------
+    def render_context(self, categories: list, settings: Settings) -> Any:
+        """Anything shared by all renders of a run (e.g. the compat random sequence)."""
+        return None
+
+    @abstractmethod
+    def draws_per_category(self, settings: Settings) -> int:
+        """Number of independently random renders per category."""
+
+    def views_per_draw(self, settings: Settings) -> int:
+        """Number of deterministic views (e.g. flips) of each draw."""
+        return 1
+
+    @abstractmethod
+    def render_draw(self, params, draw: int, rng: np.random.Generator, settings: Settings, context: Any):
+        """Render draw ``draw`` of a category: (uint8 image (H, W) or (H, W, 3), warning or None)."""
+
+    def view(self, image: np.ndarray, view: int, settings: Settings) -> np.ndarray:
+        return image
+
+    @abstractmethod
+    def file_name(self, category: int, draw: int, view: int, settings: Settings) -> str:
+        """File name of one image inside its category folder."""
+
+    def images_per_category(self, settings: Settings) -> int:
+        return self.draws_per_category(settings) * self.views_per_draw(settings)
+
+
+_REGISTRY: dict[str, type[Formula]] = {}
+
+
+def register(cls: type[Formula]) -> type[Formula]:
+    """Class decorator: make a formula available by name (as timm does for models)."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def formula_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def create_formula(name: str) -> Formula:
+    if name not in _REGISTRY:
+        raise FdslError(f"unknown formula '{name}'; choose one of: {', '.join(formula_names())}")
+    return _REGISTRY[name]()

@@ -1,0 +1,130 @@
+"""Category search: draw candidates until C are accepted, identically at any worker count.
+
+Candidate k is drawn from ``rng_for(seed, "search", k)``; the categories are the
+first C accepted candidates in k order.  Workers test batches of consecutive
+candidates and results are consumed in batch order, so more workers only
+change how fast the same answer arrives.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from fdsl.catalog import ensure_writable_folder, environment, write_manifest
+from fdsl.errors import FdslError
+from fdsl.formulas import create_formula
+from fdsl.seeding import rng_for
+
+BATCH = 32
+# Give up rather than spin forever when a threshold accepts (almost) nothing.
+MAX_CANDIDATES_PER_CATEGORY = 100_000
+
+
+@dataclass
+class SearchResult:
+    categories: list = field(default_factory=list)  # [(candidate index, params, score)]
+    candidates: int = 0
+    seconds: float = 0.0
+
+
+_worker_state: dict = {}
+
+
+def _init_worker(formula_name: str, settings_dict: dict, seed: int) -> None:
+    formula = create_formula(formula_name)
+    settings = formula.SearchSettings.from_dict(settings_dict)
+    _worker_state.update(formula=formula, settings=settings, seed=seed,
+                         context=formula.search_context(seed, settings))
+
+
+def _test_batch(first: int) -> list:
+    formula, settings, seed, context = (_worker_state[k] for k in ("formula", "settings", "seed", "context"))
+    accepted = []
+    for k in range(first, first + BATCH):
+        outcome = formula.sample_category(rng_for(seed, "search", k), settings, context)
+        if outcome is not None:
+            accepted.append((k, outcome[0], float(outcome[1])))
+    return accepted
+
+
+def _batches(limit: int):
+    return range(0, limit, BATCH)
+
+
+def search_categories(formula_name: str, settings, seed: int, categories: int, workers: int = 1,
+                      progress: bool = True) -> SearchResult:
+    """The first ``categories`` accepted candidates, in candidate order."""
+    if categories < 1:
+        raise FdslError(f"--categories must be at least 1, got {categories}")
+    if workers < 1:
+        raise FdslError(f"--workers must be at least 1, got {workers}")
+    settings.validate()
+    limit = categories * MAX_CANDIDATES_PER_CATEGORY
+    result = SearchResult()
+    start = time.perf_counter()
+    bar = tqdm(total=categories, desc=f"search {formula_name}", unit="cat", disable=not progress)
+    init = (formula_name, settings.to_dict(), seed)
+    if workers == 1:
+        _init_worker(*init)
+        batches = map(_test_batch, _batches(limit))
+        pool = None
+    else:
+        pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=init)
+        batches = pool.imap(_test_batch, _batches(limit), chunksize=1)
+    try:
+        for first, accepted in zip(_batches(limit), batches):
+            take = accepted[: categories - len(result.categories)]
+            result.categories.extend(take)
+            bar.update(len(take))
+            if len(result.categories) == categories:
+                # Candidates after the last accepted one do not count: the answer is the same at any batching.
+                result.candidates = result.categories[-1][0] + 1
+                break
+        else:
+            raise FdslError(f"only {len(result.categories)} of {categories} categories accepted after {limit} "
+                            "candidates; lower the acceptance threshold (e.g. --fill-rate)")
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.terminate()
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def write_catalog(formula_name: str, settings, seed: int, result: SearchResult, out: Path) -> Path:
+    """One parameter file per category plus manifest.json, published all at once.
+
+    Files are written to a hidden sibling folder that is renamed to ``out`` at the
+    end, so a killed run leaves no partial catalog under ``out``.
+    """
+    formula = create_formula(formula_name)
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FdslError(f"{out} already exists and is not empty; choose a new --out for the catalog")
+    ensure_writable_folder(out.parent if str(out.parent) else Path("."))
+    staging = out.parent / f".{out.name}.{os.getpid()}.part"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    rows = []
+    for index, (candidate, params, score) in enumerate(result.categories):
+        name = f"{index:05d}{formula.params_suffix}"
+        formula.save_params(params, staging / name)
+        rows.append({"file": name, "candidate": candidate, "score": round(score, 6), **formula.describe_params(params)})
+    manifest = {
+        "kind": "catalog", "formula": formula_name, "seed": seed, "settings": settings.to_dict(),
+        "counts": {"categories": len(rows), "candidates": result.candidates,
+                   "acceptance": round(len(rows) / max(result.candidates, 1), 5)},
+        "seconds": round(result.seconds, 2), "environment": environment(), "categories": rows,
+    }
+    write_manifest(staging, manifest)
+    if out.exists():
+        out.rmdir()
+    os.rename(staging, out)
+    return out / "manifest.json"
