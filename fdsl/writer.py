@@ -71,20 +71,20 @@ def _init_worker(formula_name, settings_dict, seed, params_files, out) -> None:
                          context=formula.render_context(categories, settings))
 
 
-def render_unit(formula, settings, seed, params, category, draw, context):
-    """The views of one draw: [(file name, image)], warning or None."""
+def render_unit(formula, settings, seed, params, category, draw, context, views=None):
+    """The views of one draw (all, or the listed ones): [(file name, image)], warning or None."""
     image, warning = formula.render_draw(params, draw, rng_for(seed, "render", category, draw), settings, context)
-    views = [(formula.file_name(category, draw, v, settings), formula.view(image, v, settings))
-             for v in range(formula.views_per_draw(settings))]
-    return views, warning
+    if views is None:
+        views = range(formula.views_per_draw(settings))
+    return [(formula.file_name(category, draw, v, settings), formula.view(image, v, settings)) for v in views], warning
 
 
 def _render_units(units: list) -> tuple[int, list]:
     s = _worker_state
     written, warnings = 0, []
-    for category, draw in units:
+    for category, draw, missing in units:
         views, warning = render_unit(s["formula"], s["settings"], s["seed"], s["categories"][category],
-                                     category, draw, s["context"])
+                                     category, draw, s["context"], missing)
         folder = s["out"] / f"{category:05d}"
         if warning:
             note = {"category": category, "draw": draw, "warning": warning}
@@ -134,11 +134,11 @@ def render_dataset(formula_name: str, params_dir: Path, out: Path, settings, see
         for draw in range(draws):
             if (category * draws + draw) % shard.count != shard.index:
                 continue
-            names = [formula.file_name(category, draw, v, settings) for v in range(views)]
-            if all(n in existing for n in names):
-                report.skipped += views
-            else:
-                todo.append((category, draw))
+            # Only the missing views are written: a kill can land between the views of one draw.
+            missing = [v for v in range(views) if formula.file_name(category, draw, v, settings) not in existing]
+            report.skipped += views - len(missing)
+            if missing:
+                todo.append((category, draw, missing))
     manifest = {"kind": "dataset", **identity, "params": str(Path(params_dir).resolve()), "complete": False,
                 "shard": f"{shard.index}/{shard.count}", "layout": "{category:05d}/" + formula.file_name(0, 0, 0, settings),
                 "counts": {"categories": len(categories), "draws_per_category": draws, "views_per_draw": views,
@@ -153,7 +153,7 @@ def render_dataset(formula_name: str, params_dir: Path, out: Path, settings, see
     start = time.perf_counter()
     tasks = [todo[i:i + UNITS_PER_TASK] for i in range(0, len(todo), UNITS_PER_TASK)]
     init = (formula_name, settings.to_dict(), seed, [str(p) for p in files], str(out))
-    bar = tqdm(total=len(todo) * views, desc=f"render {formula_name}", unit="img", disable=not progress)
+    bar = tqdm(total=sum(len(m) for _, _, m in todo), desc=f"render {formula_name}", unit="img", disable=not progress)
     pool = None
     try:
         if workers == 1:

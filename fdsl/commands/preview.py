@@ -1,0 +1,24 @@
+"""``fdsl preview DATASET_OR_CATALOG --out sheet.png``: a contact sheet of categories x instances."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fdsl.preview import preview
+
+
+def add_parser(verbs) -> None:
+    parser = verbs.add_parser("preview", help="write a contact sheet (categories x instances) of a dataset or catalog")
+    parser.add_argument("source", type=Path, help="a dataset folder (fdsl render) or a catalog folder (fdsl search)")
+    parser.add_argument("--out", type=Path, required=True, help="output image (.png or .jpg)")
+    parser.add_argument("--rows", type=int, default=8, help="categories shown (default: 8)")
+    parser.add_argument("--columns", type=int, default=8, help="instances per category (default: 8)")
+    parser.add_argument("--tile", type=int, default=96, help="thumbnail side in pixels (default: 96)")
+    parser.add_argument("--seed", type=int, default=0, help="instance seed when previewing a catalog (default: 0)")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    out = preview(args.source, args.out, rows=args.rows, columns=args.columns, tile=args.tile, seed=args.seed)
+    print(f"contact sheet -> {out}")
+    return 0

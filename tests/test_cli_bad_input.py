@@ -1,0 +1,131 @@
+"""Bad input: one line naming the problem and the fix, exit code 2, no traceback, nothing half-written."""
+
+from __future__ import annotations
+
+import pytest
+
+from fdsl.cli import main
+
+GOOD_ROW = "0.5,0.1,0.1,0.5,0.0,0.0,0.5\n"
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    run_cli.stdout = captured.out
+    return code, captured.err.strip()
+
+
+def assert_one_line_error(code, err, *needles):
+    assert code == 2
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("fdsl: error:") and "Traceback" not in err
+    for needle in needles:
+        assert needle in err, err
+
+
+def _params(tmp_path, text):
+    folder = tmp_path / "params"
+    folder.mkdir()
+    (folder / "00000.csv").write_text(text)
+    return folder
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("0.5,0.1,0.1,0.5,0.0,0.5\n" * 2, "expected 7 comma-separated numbers, got 6"),
+    (GOOD_ROW + "0.5,abc,0.1,0.5,0.0,0.0,0.5\n", "not a number"),
+    (GOOD_ROW + "0.5,nan,0.1,0.5,0.0,0.0,0.5\n", "NaN or infinite"),
+    (GOOD_ROW + "0.5,inf,0.1,0.5,0.0,0.0,0.5\n", "NaN or infinite"),
+    (GOOD_ROW + "0.5,0.1,0.1,0.5,0.0,0.0,0.9\n", "probabilities sum to 1.4"),
+    ("", "is empty"),
+])
+def test_bad_parameter_files(tmp_path, capsys, text, needle):
+    out = tmp_path / "out"
+    code, err = run_cli(capsys, "render", "fractal", "--params", _params(tmp_path, text), "--out", out)
+    assert_one_line_error(code, err, needle, "00000.csv")
+    assert not out.exists()  # nothing written before the input is known to be good
+
+
+def test_empty_and_missing_params_folder(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, err = run_cli(capsys, "render", "fractal", "--params", empty, "--out", tmp_path / "o")
+    assert_one_line_error(code, err, "no .csv category files", "fdsl search")
+    code, err = run_cli(capsys, "render", "fractal", "--params", tmp_path / "nope", "--out", tmp_path / "o")
+    assert_one_line_error(code, err, "does not exist")
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["--size", "12", "--pad", "6"], "leaves no room"),
+    (["--points", "0"], "--points must be at least 1"),
+    (["--draw", "sparkle"], "invalid choice: 'sparkle'"),
+    (["--shard", "3/2"], "--shard 3/2"),
+    (["--shard", "one-of-two"], "--shard must look like K/N"),
+    (["--weight-delta", "nan"], "finite number"),
+    (["--workers", "0"], "--workers must be at least 1"),
+])
+def test_impossible_settings(tmp_path, capsys, flags, needle):
+    out = tmp_path / "out"
+    code, err = run_cli(capsys, "render", "fractal", "--params", _params(tmp_path, GOOD_ROW * 2), "--out", out, *flags)
+    assert_one_line_error(code, err, needle)
+    assert not out.exists()
+
+
+def test_unwritable_output_folder(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, err = run_cli(capsys, "render", "fractal", "--params", _params(tmp_path, GOOD_ROW * 2),
+                        "--out", blocker / "dataset")
+    assert_one_line_error(code, err, "cannot write to", "writable --out")
+
+
+def test_rendering_over_a_different_dataset_is_refused(tmp_path, capsys):
+    params = _params(tmp_path, GOOD_ROW * 2)
+    out = tmp_path / "out"
+    small = ["--size", "32", "--points", "500", "--patches", "1", "--quiet"]
+    assert run_cli(capsys, "render", "fractal", "--params", params, "--out", out, *small)[0] == 0
+    before = sorted(p.name for p in (out / "00000").iterdir())
+    code, err = run_cli(capsys, "render", "fractal", "--params", params, "--out", out, *small, "--seed", "5")
+    assert_one_line_error(code, err, "different seed", "new --out")
+    assert sorted(p.name for p in (out / "00000").iterdir()) == before
+
+
+def test_search_bad_input(tmp_path, capsys):
+    code, err = run_cli(capsys, "search", "fractal", "--categories", "0", "--out", tmp_path / "c")
+    assert_one_line_error(code, err, "--categories must be at least 1")
+    code, err = run_cli(capsys, "search", "fractal", "--fill-rate", "1.5", "--out", tmp_path / "c")
+    assert_one_line_error(code, err, "--fill-rate must be in [0, 1]")
+    code, err = run_cli(capsys, "search", "kaleidoscope", "--out", tmp_path / "c")
+    assert_one_line_error(code, err, "invalid choice: 'kaleidoscope'")
+    assert not (tmp_path / "c").exists()
+
+
+def test_preview_bad_input(tmp_path, capsys):
+    code, err = run_cli(capsys, "preview", tmp_path / "missing", "--out", tmp_path / "s.png")
+    assert_one_line_error(code, err, "is not a folder")
+    (tmp_path / "empty").mkdir()
+    code, err = run_cli(capsys, "preview", tmp_path / "empty", "--out", tmp_path / "s.png")
+    assert_one_line_error(code, err, "nothing to preview")
+
+
+def test_preview_of_dataset_and_catalog(tiny_catalog, tmp_path, capsys):
+    from PIL import Image
+
+    sheet = tmp_path / "catalog.png"
+    assert run_cli(capsys, "preview", tiny_catalog, "--out", sheet, "--columns", "4", "--tile", "32")[0] == 0
+    image = Image.open(sheet)
+    assert image.size == (48 + 4 * 34, 3 * 34)
+    import numpy as np
+
+    assert np.asarray(image.convert("L")).max() > 100  # fractals, not a blank sheet
+
+
+def test_search_then_render_end_to_end(tmp_path, capsys, official_subset):
+    out = tmp_path / "ds"
+    code, _ = run_cli(capsys, "render", "fractal", "--params", official_subset, "--out", out, "--size", "48",
+                      "--points", "3000", "--draw", "point-color", "--flips", "2", "--quiet")
+    assert code == 0
+    assert len(list(out.rglob("*.png"))) == 3 * 25 * 2
+    code, _ = run_cli(capsys, "render", "fractal", "--params", official_subset, "--out", out, "--size", "48",
+                      "--points", "3000", "--draw", "point-color", "--flips", "2", "--quiet")
+    assert code == 0 and "nothing to do: all 150 images" in run_cli.stdout
