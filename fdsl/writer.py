@@ -26,6 +26,7 @@ from fdsl.formulas import create_formula
 from fdsl.seeding import rng_for
 
 UNITS_PER_TASK = 8
+DEVICE_BATCH = 1024
 WARNING_PREFIX = ".warning-"
 
 
@@ -79,22 +80,47 @@ def render_unit(formula, settings, seed, params, category, draw, context, views=
     return [(formula.file_name(category, draw, v, settings), formula.view(image, v, settings)) for v in views], warning
 
 
+def _store(out: Path, category: int, draw: int, views: list, warning) -> tuple[int, list]:
+    """Write one draw's views atomically; its warning first, so a resumed run still knows about it."""
+    notes = []
+    if warning:
+        note = {"category": category, "draw": draw, "warning": warning}
+        atomic_write_bytes(out / f"{WARNING_PREFIX}{category:05d}-{draw:05d}.json", json.dumps(note).encode())
+        notes.append(note)
+    folder = out / f"{category:05d}"
+    for name, image in views:
+        atomic_write_bytes(folder / name, png_bytes(image))
+    return len(views), notes
+
+
 def _render_units(units: list) -> tuple[int, list]:
+    """CPU path: each worker renders and writes its units."""
     s = _worker_state
     written, warnings = 0, []
     for category, draw, missing in units:
         views, warning = render_unit(s["formula"], s["settings"], s["seed"], s["categories"][category],
                                      category, draw, s["context"], missing)
-        folder = s["out"] / f"{category:05d}"
-        if warning:
-            note = {"category": category, "draw": draw, "warning": warning}
-            # Recorded before the images land, so a resumed run still knows about it.
-            atomic_write_bytes(s["out"] / f"{WARNING_PREFIX}{category:05d}-{draw:05d}.json", json.dumps(note).encode())
-            warnings.append(note)
-        for name, image in views:
-            atomic_write_bytes(folder / name, png_bytes(image))
-            written += 1
+        count, notes = _store(s["out"], category, draw, views, warning)
+        written += count
+        warnings += notes
     return written, warnings
+
+
+def _store_rendered(job) -> tuple[int, list]:
+    """Device path: the images come rendered; CPU workers only encode and write them."""
+    return _store(_worker_state["out"], *job)
+
+
+def _device_jobs(renderer, formula_name, categories, todo, settings, seed):
+    """Render the todo list with a torch renderer, a batch at a time, as jobs for _store_rendered."""
+    from fdsl.gpu import render_units
+
+    for start in range(0, len(todo), DEVICE_BATCH):
+        chunk = todo[start:start + DEVICE_BATCH]
+        rendered = render_units(formula_name, categories, [(c, d) for c, d, _ in chunk], settings, seed,
+                                renderer=renderer)
+        for (category, draw, missing), (views, warning) in zip(chunk, rendered):
+            yield category, draw, [views[v] for v in missing], warning
 
 
 def _check_existing(out: Path, shard: Shard, identity: dict) -> None:
@@ -109,7 +135,13 @@ def _check_existing(out: Path, shard: Shard, identity: dict) -> None:
 
 
 def render_dataset(formula_name: str, params_dir: Path, out: Path, settings, seed: int = 0, workers: int = 1,
-                   shard: Shard = Shard(), progress: bool = True) -> RenderReport:
+                   shard: Shard = Shard(), progress: bool = True, device: str = "cpu") -> RenderReport:
+    """Render every image of a catalog (or of one shard) that is not already in ``out``.
+
+    device "cpu" renders with the compiled CPU kernels inside the workers; a torch
+    device ("cuda", "cuda:1", or "torch-cpu" to run the batched renderer on the CPU)
+    renders batches there while the workers only encode PNGs.
+    """
     formula = create_formula(formula_name)
     settings.validate()
     if workers < 1:
@@ -118,9 +150,15 @@ def render_dataset(formula_name: str, params_dir: Path, out: Path, settings, see
         raise FdslError(f"--seed must be >= 0, got {seed}")
     files = category_files(params_dir, formula.params_suffix)
     categories = [formula.load_params(p) for p in files]  # validate every file before writing anything
+    renderer = None
+    if device != "cpu":  # a missing GPU or a formula without a torch renderer fails here, before any write
+        from fdsl.gpu import create_torch_renderer
+
+        renderer = create_torch_renderer(formula_name, categories, settings, seed, device.removeprefix("torch-"))
     out = ensure_writable_folder(out)
+    # The batched torch renderer draws other (statistically equivalent) images: never mix the two in one folder.
     identity = {"formula": formula_name, "seed": seed, "settings": settings.to_dict(),
-                "params_fingerprint": fingerprint_files(files)}
+                "params_fingerprint": fingerprint_files(files), "renderer": "numba" if device == "cpu" else "torch"}
     _check_existing(out, shard, identity)
     remove_partial_files(out)
 
@@ -156,12 +194,16 @@ def render_dataset(formula_name: str, params_dir: Path, out: Path, settings, see
     bar = tqdm(total=sum(len(m) for _, _, m in todo), desc=f"render {formula_name}", unit="img", disable=not progress)
     pool = None
     try:
+        on_device = renderer is not None
+        if on_device:
+            jobs = _device_jobs(renderer, formula_name, categories, todo, settings, seed)
         if workers == 1:
             _init_worker(*init)
-            results = map(_render_units, tasks)
+            results = map(_store_rendered, jobs) if on_device else map(_render_units, tasks)
         else:
             pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=init)
-            results = pool.imap_unordered(_render_units, tasks)
+            results = (pool.imap(_store_rendered, jobs, chunksize=16) if on_device
+                       else pool.imap_unordered(_render_units, tasks))
         for written, _ in results:
             report.written += written
             bar.update(written)

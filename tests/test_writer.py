@@ -98,3 +98,19 @@ def test_killed_run_resumes_to_identical_bytes(tiny_catalog, tmp_path):
     assert written + partial == 600  # nothing rendered twice
     assert not list(out.rglob("*.part"))
     assert _digests(out) == _digests(reference)
+
+
+def test_torch_renderer_path_writes_the_same_layout_at_any_worker_count(tiny_catalog, tmp_path):
+    import json
+
+    settings = _settings(size=48, points=3_000, patches=1)
+    one = tmp_path / "one"
+    report = render_dataset("fractal", tiny_catalog, one, settings, seed=4, device="torch-cpu", progress=False)
+    assert report.written == 3 * 25 * 4
+    two = tmp_path / "two"
+    render_dataset("fractal", tiny_catalog, two, settings, seed=4, device="torch-cpu", workers=2, progress=False)
+    assert _digests(two) == _digests(one)
+    assert json.loads((one / "manifest.json").read_text())["renderer"] == "torch"
+    numba = tmp_path / "numba"
+    render_dataset("fractal", tiny_catalog, numba, settings, seed=4, progress=False)
+    assert set(_digests(numba)) == set(_digests(one))  # same file names, other (equivalent) pixels

@@ -15,6 +15,8 @@ def _common(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of every instance's randomness (default: 0)")
     parser.add_argument("--workers", type=int, default=1, help="rendering processes (default: 1)")
     parser.add_argument("--shard", default=None, help="K/N: render only shard K of N (e.g. one per machine)")
+    parser.add_argument("--device", default="cpu", help="cpu (compiled CPU kernels, default), cuda / cuda:N "
+                        "(batched torch renderer; PNGs still encoded by the CPU workers) or torch-cpu")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -29,7 +31,8 @@ def run(args) -> int:
     settings = settings_from_args(formula.RenderSettings, args)
     shard = Shard.parse(args.shard)
     report = render_dataset(args.formula, args.params, args.out, settings, seed=args.seed,
-                            workers=check_workers(args.workers), shard=shard, progress=not args.quiet)
+                            workers=check_workers(args.workers), shard=shard, progress=not args.quiet,
+                            device=args.device)
     if report.written == 0:
         print(f"nothing to do: all {report.skipped} images of this {'shard' if shard.count > 1 else 'dataset'} "
               f"are already in {args.out}")

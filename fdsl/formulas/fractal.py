@@ -18,6 +18,7 @@ from fdsl.formulas.base import Formula, Settings, option, register
 from fdsl.formulas.ifs_maps import (
     cumulative_probabilities,
     read_ifs_csv,
+    sample_sigma_factor_system,
     sample_uniform_system,
     weight_rows,
     write_ifs_csv,
@@ -25,7 +26,7 @@ from fdsl.formulas.ifs_maps import (
 from fdsl.kernels import ifs as kernel
 
 DRAW_MODES = ("point-gray", "point-color", "patch-gray", "patch-color")
-SAMPLERS = ("uniform",)
+SAMPLERS = ("uniform", "sigma")
 COMPAT_MODES = ("none", "official")
 # The published renderer re-seeds the global NumPy generator with 100 before every system.
 OFFICIAL_SEED = 100
@@ -39,7 +40,7 @@ class FractalSearchSettings(Settings):
     points: int = option(100_000, "chaos-game points per candidate")
     size: int = option(512, "side of the square canvas the filling rate is measured on")
     pad: int = option(6, "border in pixels left by the rescale")
-    sampler: str = option("uniform", "how candidate systems are drawn: 'uniform' (the paper: a..f ~ U(-1,1))", choices=SAMPLERS)
+    sampler: str = option("uniform", "how candidate systems are drawn: 'uniform' (the paper: a..f ~ U(-1,1)) or 'sigma' (Anderson & Farrell's sigma factor: 2..4 maps, alpha ~ U((5+n)/2, (6+n)/2))", choices=SAMPLERS)
 
     def validate(self) -> None:
         if not (0.0 <= self.fill_rate <= 1.0):
@@ -81,8 +82,9 @@ class FractalRenderSettings(Settings):
 
 
 def check_canvas(size: int, pad: int, points: int) -> None:
-    if pad < 0:
-        raise FdslError(f"--pad must be >= 0, got {pad}")
+    if pad < 1:
+        # With no pad the largest coordinate maps to pixel `size`, one past the canvas edge.
+        raise FdslError(f"--pad must be >= 1 (the published pad is 6), got {pad}")
     if size <= 2 * pad + 3:
         raise FdslError(f"--size {size} leaves no room inside a pad of {pad}: use a size > {2 * pad + 3}")
     if size > 8192:
@@ -142,6 +144,8 @@ class FractalDB(Formula):
 
     # ---- categories -------------------------------------------------------
     def draw_system(self, rng: np.random.Generator, settings: FractalSearchSettings) -> np.ndarray:
+        if settings.sampler == "sigma":
+            return sample_sigma_factor_system(rng)
         return sample_uniform_system(rng)
 
     def sample_category(self, rng, settings: FractalSearchSettings, context):
@@ -159,8 +163,9 @@ class FractalDB(Formula):
             np.ascontiguousarray(system[:, :6]), cumulative_probabilities(system[:, 6]),
             settings.points, np.uint64(key), fixed_uniforms, xs, ys, choices)
         needed = int(np.ceil(settings.fill_rate * settings.size * settings.size))
+        # The map choices are spent once the chain has run: their buffer holds the pixel indices.
         lit = kernel.count_lit_points(xs, ys, valid, x0, x1, y0, y1, settings.size, settings.pad,
-                                      needed, self._buffers.scratch(settings.size))
+                                      needed, self._buffers.scratch(settings.size), choices)
         return lit / (settings.size * settings.size)
 
     def save_params(self, params, path: Path) -> None:
@@ -212,9 +217,10 @@ class FractalDB(Formula):
                                                np.uint64(chain_key), uniforms, xs, ys, choices)
         canvas = np.zeros((settings.size, settings.size, colours.shape[1]), dtype=np.uint8)
         if settings.patch_mode:
-            kernel.splat_patches(xs, ys, valid, x0, x1, y0, y1, settings.pad, colours, np.uint64(mask_key), canvas)
+            kernel.splat_patches(xs, ys, valid, x0, x1, y0, y1, settings.pad, colours, np.uint64(mask_key), canvas,
+                                 choices)
         else:
-            kernel.splat_points(xs, ys, valid, x0, x1, y0, y1, settings.pad, colours, canvas)
+            kernel.splat_points(xs, ys, valid, x0, x1, y0, y1, settings.pad, colours, canvas, choices)
         # The published renderer draws with y growing downwards, then flips the canvas (y up).
         image = canvas[::-1, :, 0] if colours.shape[1] == 1 else canvas[::-1]
         warning = None

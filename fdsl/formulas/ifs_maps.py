@@ -72,3 +72,57 @@ def read_ifs_csv(path: Path) -> np.ndarray:
 
 def write_ifs_csv(system: np.ndarray, path: Path) -> None:
     write_numeric_csv(np.asarray(system, dtype=np.float64), path)
+
+
+# ---- Anderson & Farrell's sigma-factor sampler (WACV 2022), also the base of 1p-frac ----------
+
+def sigma_factor_range(n_maps: int) -> tuple[float, float]:
+    """The published default range of alpha = sum(s1 + 2 s2) for n maps: U((5 + n) / 2, (6 + n) / 2)."""
+    return (5 + n_maps) / 2, (6 + n_maps) / 2
+
+
+def sample_singular_values(rng: np.random.Generator, n_maps: int, alpha: float) -> np.ndarray:
+    """(n, 2) singular values with 0 <= s2 <= s1 <= 1 and sum(s1 + 2 s2) = alpha, by sequential conditional uniforms.
+
+    Map i takes a share t_i of what is left, uniform over the values that still
+    let the remaining maps (each able to take 0..3) finish the sum; then
+    s1 ~ U(max(t/3, t - 2), min(1, t)) and s2 = (t - s1) / 2, which keeps s2 <= s1 <= 1.
+    """
+    if not (0.0 <= alpha <= 3.0 * n_maps):
+        raise FdslError(f"sigma factor {alpha} is impossible for {n_maps} maps: it must be in [0, {3 * n_maps}]")
+    values = np.empty((n_maps, 2))
+    left = alpha
+    for i in range(n_maps):
+        after = n_maps - 1 - i
+        share = left if after == 0 else rng.uniform(max(0.0, left - 3.0 * after), min(3.0, left))
+        s1 = rng.uniform(max(share / 3.0, share - 2.0), min(1.0, share))
+        values[i] = s1, (share - s1) / 2.0
+        left -= share
+    return values
+
+
+def _rotation_with_flips(rng: np.random.Generator) -> np.ndarray:
+    angle = rng.uniform(0.0, 2.0 * np.pi)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    return rotation @ np.diag(rng.choice([-1.0, 1.0], size=2))
+
+
+def sample_sigma_system(rng: np.random.Generator, n_maps: int, alpha: float) -> np.ndarray:
+    """A system of maps A = U diag(s1, s2) V (U, V random rotations with sign flips), translations U(-1, 1)."""
+    singular = sample_singular_values(rng, n_maps, alpha)
+    maps = np.empty((n_maps, 6))
+    for i, (s1, s2) in enumerate(singular):
+        a = _rotation_with_flips(rng) @ np.diag([s1, s2]) @ _rotation_with_flips(rng)
+        maps[i, :4] = a[0, 0], a[0, 1], a[1, 0], a[1, 1]
+        maps[i, 4:] = rng.uniform(-1.0, 1.0, size=2)
+    return np.column_stack([maps, determinant_probabilities(maps)])
+
+
+# Anderson & Farrell's command line draws 2 to 4 maps.
+SIGMA_MAPS = (2, 4)
+
+
+def sample_sigma_factor_system(rng: np.random.Generator) -> np.ndarray:
+    """The sigma-factor sampler with its published defaults: 2..4 maps, alpha ~ U((5 + n) / 2, (6 + n) / 2)."""
+    n_maps = int(rng.integers(SIGMA_MAPS[0], SIGMA_MAPS[1] + 1))
+    return sample_sigma_system(rng, n_maps, float(rng.uniform(*sigma_factor_range(n_maps))))

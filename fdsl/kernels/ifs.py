@@ -1,23 +1,32 @@
 """Compiled chaos-game kernels for 2D iterated function systems.
 
 Arrays in, arrays out: these functions know nothing about categories, files or
-formulas.  Two passes per image:
+formulas.  Per image:
 
-1. ``iterate``: run the chain, store the points, track the bounding box and
-   stop at the first divergent point;
-2. ``splat_*``: map points to pixels with the per-axis rescale of the
-   published code and write them (single pixels or random 3x3 patches).
+1. ``iterate``: choose the map of every step (a vectorised pass), run the
+   chain (a lean loop: the x, y dependency is the only latency), then find the
+   first divergent point and the bounding box of the kept points;
+2. ``splat_*``: a vectorised pass turns points into pixel indices with the
+   per-axis rescale of the published code, then a store pass writes them
+   (single pixels or random 3x3 patches).
 
-Randomness inside kernels is counter-based (SplitMix64 of key + counter): the
-value used at step t depends only on (key, t), so nothing here depends on the
-order in which images are rendered.  No ``fastmath``: results must be
+Randomness inside kernels is counter-based: SplitMix64 of (key, t // 2) gives
+two draws, used by steps (or points) 2k and 2k+1: 31-bit draws for the map
+choice (so that the comparisons vectorise 8 to a register), 32-bit ones for
+the patch masks.  The value used at
+step t depends only on (key, t), so nothing here depends on the order or the
+batch in which images are rendered.  No ``fastmath``: results must be
 bit-identical on every machine.
 """
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 # A point farther than this from the origin is treated as divergent: past it the
 # rescale loses all structure (and a few steps later the chain overflows to inf).
@@ -25,6 +34,10 @@ DIVERGENCE_LIMIT = 1e150
 # The published renderer drops the 100 points before the first NaN; we apply the
 # same rule to any divergent point.
 POINTS_DROPPED_BEFORE_DIVERGENCE = 100
+# The chain stops this many steps after a divergence at the latest (only the kept points matter).
+DIVERGENCE_CHECK_EVERY = 4096
+# Up to this many maps the map choice is an unrolled, vectorised comparison.
+FAST_CHOICE_MAPS = 7
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -32,9 +45,15 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
-_S11 = np.uint64(11)
 _S32 = np.uint64(32)
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+_LOW32 = np.uint64(0xFFFFFFFF)
+_S33 = np.uint64(33)
+_ONE = np.uint64(1)
+_TWO_POW_31 = 2147483648.0
+# No 31-bit draw exceeds it: pads the unrolled comparison for systems with few maps.
+_NEVER = np.int32(2**31 - 1)
+# The 4-byte read-modify-write of a patch row is only valid where memory is little-endian.
+_LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 @njit(inline="always")
@@ -47,9 +66,33 @@ def mix64(key, counter):
 
 
 @njit(inline="always")
-def uniform01(key, counter):
-    """A float64 in [0, 1) from (key, counter)."""
-    return float(mix64(key, counter) >> _S11) * _TO_UNIT
+def draw32(key, t):
+    """The 32-bit draw of step t: the high (t even) or low (t odd) half of mix64(key, t // 2)."""
+    h = mix64(key, t >> 1)
+    return (h >> _S32) if (t & 1) == 0 else (h & _LOW32)
+
+
+@njit(inline="always")
+def choice_draw(key, t):
+    """The 31-bit map-choice draw of step t (from the same hash pair as draw32)."""
+    h = mix64(key, t >> 1)
+    return np.int32((h >> _S33) if (t & 1) == 0 else ((h & _LOW32) >> _ONE))
+
+
+@njit(cache=True, nogil=True)
+def integer_thresholds(cumulative):
+    """T_k = floor(cumsum(p)_k * 2**31) (at most 2**31 - 1), padded to 6 entries no draw exceeds.
+
+    For a draw m and u = m / 2**31, ``u > cumsum_k`` holds exactly when ``m > T_k``
+    (scaling by a power of two is exact; a cumsum >= 1 is never below u), so
+    integer comparisons pick the same map as the published float rule
+    "first j with u <= cumsum(p)_j".
+    """
+    last = cumulative.shape[0] - 1
+    out = np.full(max(last, FAST_CHOICE_MAPS - 1), _NEVER, dtype=np.int32)
+    for k in range(last):
+        out[k] = np.int32(min(np.floor(cumulative[k] * _TWO_POW_31), 2147483647.0))
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -57,18 +100,90 @@ def choose_maps(cumulative, n_steps, key, fixed_uniforms, choices):
     """Map index of every step: the first map j with u <= cumsum(p)_j, as published.
 
     The uniform of step t is fixed_uniforms[t] when given (compat mode: the
-    published global-RNG sequence), else drawn from (key, t).  Counting the
-    cumulative values below u is branch-free, so this loop vectorises; rounding
-    that leaves cumsum(p)[-1] just below u falls back to the last map.
+    published global-RNG sequence), else the 31-bit draw of (key, t) over 2**31.
+    Rounding that leaves cumsum(p)[-1] just below u falls back to the last map.
     """
     last = cumulative.shape[0] - 1
-    use_fixed = fixed_uniforms.shape[0] > 0
-    for t in range(n_steps):
-        u = fixed_uniforms[t] if use_fixed else uniform01(key, t)
-        j = 0
-        for k in range(last):
-            j += u > cumulative[k]
-        choices[t] = j
+    if fixed_uniforms.shape[0] > 0:
+        for t in range(n_steps):
+            u = fixed_uniforms[t]
+            j = 0
+            for k in range(last):
+                j += u > cumulative[k]
+            choices[t] = j
+        return
+    thr = integer_thresholds(cumulative)
+    if last >= FAST_CHOICE_MAPS:
+        for t in range(n_steps):
+            m = choice_draw(key, t)
+            j = 0
+            for k in range(last):
+                j += m > thr[k]
+            choices[t] = j
+        return
+    t0, t1, t2, t3, t4, t5 = thr[0], thr[1], thr[2], thr[3], thr[4], thr[5]
+    # One hash feeds two steps; branch-free comparisons: this loop vectorises.
+    for s in range(n_steps // 2):
+        h = mix64(key, s)
+        hi = np.int32(h >> _S33)
+        lo = np.int32((h & _LOW32) >> _ONE)
+        choices[2 * s] = _count_above(hi, t0, t1, t2, t3, t4, t5)
+        choices[2 * s + 1] = _count_above(lo, t0, t1, t2, t3, t4, t5)
+    if n_steps & 1:
+        choices[n_steps - 1] = _count_above(choice_draw(key, n_steps - 1), t0, t1, t2, t3, t4, t5)
+
+
+@njit(inline="always")
+def _count_above(m, t0, t1, t2, t3, t4, t5):
+    # int32 sums (not bool -> int64) keep the loop 8 lanes wide.
+    return (np.int32(m > t0) + np.int32(m > t1) + np.int32(m > t2) + np.int32(m > t3)
+            + np.int32(m > t4) + np.int32(m > t5))
+
+
+@njit(cache=True, nogil=True)
+def _run_chain(maps, n_points, choices, xs, ys, box):
+    """Steps 1.. of the chain and the box of all points (into ``box``).
+
+    Returns (points computed, diverged): all of them, or up to the end of the
+    block holding the first divergent point (the points after it are never used).
+    """
+    a = maps[:, 0].copy()
+    b = maps[:, 1].copy()
+    c = maps[:, 2].copy()
+    d = maps[:, 3].copy()
+    e = maps[:, 4].copy()
+    f = maps[:, 5].copy()
+    x = 0.0
+    y = 0.0
+    xs[0] = 0.0
+    ys[0] = 0.0
+    xmin = xmax = ymin = ymax = 0.0
+    start = 1
+    while start < n_points:
+        stop = min(start + DIVERGENCE_CHECK_EVERY, n_points)
+        finite = True
+        # The chain is latency-bound on x, y: the box and the divergence flag are
+        # off that path and branch-free, so they cost (almost) nothing here.
+        for t in range(start, stop):
+            j = choices[t - 1]
+            nx = a[j] * x + b[j] * y + e[j]
+            y = c[j] * x + d[j] * y + f[j]
+            x = nx
+            xs[t] = x
+            ys[t] = y
+            xmin = x if x < xmin else xmin
+            xmax = x if x > xmax else xmax
+            ymin = y if y < ymin else ymin
+            ymax = y if y > ymax else ymax
+            finite &= (abs(x) <= DIVERGENCE_LIMIT) & (abs(y) <= DIVERGENCE_LIMIT)
+        if not finite:
+            return stop, True
+        start = stop
+    box[0] = xmin
+    box[1] = xmax
+    box[2] = ymin
+    box[3] = ymax
+    return n_points, False
 
 
 @njit(cache=True, nogil=True)
@@ -80,24 +195,16 @@ def iterate(maps, cumulative, n_points, key, fixed_uniforms, xs, ys, choices):
     Returns the number of valid points (divergence truncates) and their bounding box.
     """
     choose_maps(cumulative, n_points - 1, key, fixed_uniforms, choices)
-    x = 0.0
-    y = 0.0
-    xs[0] = 0.0
-    ys[0] = 0.0
-    # The chain is latency-bound: keep it free of branches; divergence is found afterwards.
-    for t in range(1, n_points):
-        j = choices[t - 1]
-        nx = maps[j, 0] * x + maps[j, 1] * y + maps[j, 4]
-        y = maps[j, 2] * x + maps[j, 3] * y + maps[j, 5]
-        x = nx
-        xs[t] = x
-        ys[t] = y
-    valid = n_points
-    for t in range(n_points):
+    box = np.zeros(4)
+    computed, diverged = _run_chain(maps, n_points, choices, xs, ys, box)
+    if not diverged:
+        return n_points, box[0], box[1], box[2], box[3]
+    # Diverged: keep the points before the 100 that precede the first divergent one.
+    valid = computed
+    for t in range(computed):
         if not (abs(xs[t]) <= DIVERGENCE_LIMIT and abs(ys[t]) <= DIVERGENCE_LIMIT):
             valid = max(0, t - POINTS_DROPPED_BEFORE_DIVERGENCE)
             break
-    # The box is that of the kept points only.
     xmin = xmax = ymin = ymax = 0.0
     for t in range(valid):
         xmin = min(xmin, xs[t])
@@ -107,108 +214,183 @@ def iterate(maps, cumulative, n_points, key, fixed_uniforms, xs, ys, choices):
     return valid, xmin, xmax, ymin, ymax
 
 
-@njit(inline="always")
-def _to_pixel(v, vmin, vrange, span, pad):
-    # The published rescale, in its order of operations: shift by the minimum,
-    # divide by the range, multiply by (size - 2 pad), add pad, truncate.
-    if vrange == 0.0:
-        return pad  # a degenerate axis: every point sits on the pad line
-    return int(((v - vmin) / vrange) * span + pad)
+# Added to an index whose pixel falls off the canvas: the sum stays negative (sizes are <= 8192).
+_OFF_CANVAS = np.int32(-(1 << 30))
 
 
 @njit(cache=True, nogil=True)
-def splat_points(xs, ys, valid, xmin, xmax, ymin, ymax, pad, colours, canvas):
-    """One pixel per point on a (H, W, C) canvas; point t takes colours[t % K]."""
-    height = canvas.shape[0]
-    width = canvas.shape[1]
-    n_colours = colours.shape[0]
-    xr = xmax - xmin
-    yr = ymax - ymin
-    if canvas.shape[2] == 1:
-        value = colours[0, 0]
+def pixel_indices(xs, ys, valid, xmin, xmax, ymin, ymax, width, height, pad, offset, out):
+    """out[t] = (row + offset) * width + (col + offset) for the published per-axis rescale.
+
+    The rescale keeps the published order of operations: shift by the minimum,
+    divide by the range, multiply by (size - 2 pad), add pad, truncate.  A
+    degenerate axis (range 0) puts every point on the pad line.  A pixel past
+    the edge (only possible with a small pad) gets a negative index: callers
+    skip it, as an image paste clips.  One pass per axis, so that each vectorises.
+    """
+    _axis_pixels(xs, valid, xmin, xmax, width, pad, offset, 1, width, False, out)
+    _axis_pixels(ys, valid, ymin, ymax, height, pad, offset, width, height, True, out)
+
+
+@njit(inline="always")
+def _axis_pixels(vs, valid, vmin, vmax, size, pad, offset, stride, limit, accumulate, out):
+    vr = vmax - vmin
+    span = size - 2 * pad
+    # The largest pixel is size - pad + offset: only a small pad can push it past the edge.
+    may_fall_off = size - pad + offset >= limit
+    if vr == 0.0:
         for t in range(valid):
-            col = _to_pixel(xs[t], xmin, xr, width - 2 * pad, pad)
-            row = _to_pixel(ys[t], ymin, yr, height - 2 * pad, pad)
-            canvas[row, col, 0] = value
+            out[t] = (out[t] if accumulate else 0) + (pad + offset) * stride
+        return
+    if may_fall_off:
+        for t in range(valid):
+            p = np.int32(((vs[t] - vmin) / vr) * span + pad) + offset
+            out[t] = (out[t] if accumulate else 0) + (p * stride if p < limit else _OFF_CANVAS)
         return
     for t in range(valid):
-        col = _to_pixel(xs[t], xmin, xr, width - 2 * pad, pad)
-        row = _to_pixel(ys[t], ymin, yr, height - 2 * pad, pad)
-        k = t % n_colours
-        canvas[row, col, 0] = colours[k, 0]
-        canvas[row, col, 1] = colours[k, 1]
-        canvas[row, col, 2] = colours[k, 2]
+        out[t] = (out[t] if accumulate else 0) + (np.int32(((vs[t] - vmin) / vr) * span + pad) + offset) * stride
+
+
+@njit(cache=True, nogil=True)
+def splat_points(xs, ys, valid, xmin, xmax, ymin, ymax, pad, colours, canvas, indices):
+    """One pixel per point on a (H, W, C) canvas; point t takes colours[t % K].
+
+    indices: int32 scratch of at least ``valid`` entries.
+    """
+    height = canvas.shape[0]
+    width = canvas.shape[1]
+    channels = canvas.shape[2]
+    n_colours = colours.shape[0]
+    pixel_indices(xs, ys, valid, xmin, xmax, ymin, ymax, width, height, pad, 0, indices)
+    flat = canvas.reshape(-1)
+    if channels == 1:
+        value = colours[0, 0]
+        for t in range(valid):
+            i = indices[t]
+            if i >= 0:
+                flat[np.uint32(i)] = value
+        return
+    for t in range(valid):
+        i = indices[t]
+        if i >= 0:
+            k = t % n_colours
+            for ch in range(channels):
+                flat[np.uint32(i * channels + ch)] = colours[k, ch]
 
 
 @njit(inline="always")
 def patch_mask(mask_key, t):
-    """Point t's 3x3 mask, uniform in 1..511 (never empty), from (mask_key, t)."""
-    return int(((mix64(mask_key, t) >> _S32) * np.uint64(511)) >> _S32) + 1
+    """Point t's 3x3 mask, uniform in 1..511 (never empty), from the 32-bit draw (mask_key, t)."""
+    return np.uint32(((draw32(mask_key, t) * np.uint64(511)) >> _S32) + np.uint64(1))
+
+
+@intrinsic
+def _load_u32(typingctx, array, offset):
+    """4 bytes of a uint8 array at any offset, as one little-endian word (an unaligned load)."""
+    sig = types.uint32(array, offset)
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        pointer = builder.bitcast(builder.gep(data, [args[1]]), ir.IntType(32).as_pointer())
+        value = builder.load(pointer)
+        value.align = 1
+        return value
+    return sig, codegen
+
+
+@intrinsic
+def _store_u32(typingctx, array, offset, value):
+    """Write one word as 4 bytes of a uint8 array at any offset (an unaligned store)."""
+    sig = types.void(array, offset, types.uint32)
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        pointer = builder.bitcast(builder.gep(data, [args[1]]), ir.IntType(32).as_pointer())
+        builder.store(args[2], pointer).align = 1
+        return context.get_dummy_value()
+    return sig, codegen
 
 
 @njit(cache=True, nogil=True)
-def splat_patches(xs, ys, valid, xmin, xmax, ymin, ymax, pad, colours, mask_key, canvas):
+def _grey_patch_rows(value):
+    """Word of a 3-cell patch row for each 3-bit pattern (MSB = left cell), 4th byte clear."""
+    rows = np.empty(8, dtype=np.uint32)
+    v = np.uint32(value)
+    for bits in range(8):
+        left = v * np.uint32((bits >> 2) & 1)
+        middle = v * np.uint32((bits >> 1) & 1)
+        right = v * np.uint32(bits & 1)
+        rows[bits] = left | (middle << np.uint32(8)) | (right << np.uint32(16))
+    return rows
+
+
+@njit(cache=True, nogil=True)
+def splat_patches(xs, ys, valid, xmin, xmax, ymin, ymax, pad, colours, mask_key, canvas, indices):
     """A random 3x3 patch per point, top-left corner at (col + 1, row + 1).
 
     Each point's 9-bit mask is read row-major, most significant bit first; set
     cells take the point's colour, clear cells are written black, so later
     patches overwrite earlier ones (as the published PIL paste does).
-    The grey case writes a flat buffer with unrolled stores: it is the hot path.
+    indices: int32 scratch of at least ``valid`` entries.
     """
     height = canvas.shape[0]
     width = canvas.shape[1]
+    channels = canvas.shape[2]
     n_colours = colours.shape[0]
-    grey = canvas.shape[2] == 1
+    pixel_indices(xs, ys, valid, xmin, xmax, ymin, ymax, width, height, pad, 1, indices)
     flat = canvas.reshape(-1)
-    value = colours[0, 0]
-    xr = xmax - xmin
-    yr = ymax - ymin
+    # The hot path: grey, and pad >= 5 so that every patch row plus one byte stays inside
+    # its row: each patch row is then one 4-byte read-modify-write that keeps the 4th byte.
+    if channels == 1 and pad >= 5 and _LITTLE_ENDIAN:
+        rows = _grey_patch_rows(colours[0, 0])
+        keep = np.uint32(0xFF000000)
+        w = np.uint32(width)
+        for t in range(valid):
+            mask = patch_mask(mask_key, t)
+            i = np.uint32(indices[t])
+            _store_u32(flat, i, (_load_u32(flat, i) & keep) | rows[mask >> np.uint32(6)])
+            i += w
+            _store_u32(flat, i, (_load_u32(flat, i) & keep) | rows[(mask >> np.uint32(3)) & np.uint32(7)])
+            i += w
+            _store_u32(flat, i, (_load_u32(flat, i) & keep) | rows[mask & np.uint32(7)])
+        return
     for t in range(valid):
-        col = _to_pixel(xs[t], xmin, xr, width - 2 * pad, pad) + 1
-        row = _to_pixel(ys[t], ymin, yr, height - 2 * pad, pad) + 1
         mask = patch_mask(mask_key, t)
-        if grey and row + 3 <= height and col + 3 <= width:
-            i = row * width + col
-            flat[i] = value * ((mask >> 8) & 1)
-            flat[i + 1] = value * ((mask >> 7) & 1)
-            flat[i + 2] = value * ((mask >> 6) & 1)
-            i += width
-            flat[i] = value * ((mask >> 5) & 1)
-            flat[i + 1] = value * ((mask >> 4) & 1)
-            flat[i + 2] = value * ((mask >> 3) & 1)
-            i += width
-            flat[i] = value * ((mask >> 2) & 1)
-            flat[i + 1] = value * ((mask >> 1) & 1)
-            flat[i + 2] = value * (mask & 1)
+        i = indices[t]
+        if i < 0:
             continue
+        row = i // width
+        col = i - row * width
         k = t % n_colours
         for cell in range(9):
             r = row + cell // 3
             c = col + cell % 3
             if r < height and c < width:
-                on = (mask >> (8 - cell)) & 1
-                for ch in range(canvas.shape[2]):
+                on = (mask >> np.uint32(8 - cell)) & np.uint32(1)
+                for ch in range(channels):
                     canvas[r, c, ch] = colours[k, ch] * on
 
 
 @njit(cache=True, nogil=True)
-def count_lit_points(xs, ys, valid, xmin, xmax, ymin, ymax, size, pad, needed, scratch):
+def count_lit_points(xs, ys, valid, xmin, xmax, ymin, ymax, size, pad, needed, scratch, indices):
     """Lit pixels of a single-pixel render on a size x size canvas.
 
     Stops early (returning a number below ``needed``) once even lighting a new
     pixel with every remaining point could not reach ``needed``.
-    scratch: (size, size) uint8, zeroed here.
+    scratch: (size, size) uint8, zeroed here; indices: int32 scratch of at least ``valid`` entries.
     """
+    if valid < needed:
+        return valid  # cannot reach it; lit <= valid
     scratch[:, :] = 0
-    xr = xmax - xmin
-    yr = ymax - ymin
+    flat = scratch.reshape(-1)
+    pixel_indices(xs, ys, valid, xmin, xmax, ymin, ymax, size, size, pad, 0, indices)
     lit = 0
     for t in range(valid):
-        col = _to_pixel(xs[t], xmin, xr, size - 2 * pad, pad)
-        row = _to_pixel(ys[t], ymin, yr, size - 2 * pad, pad)
-        if scratch[row, col] == 0:
-            scratch[row, col] = 1
-            lit += 1
+        i = indices[t]
+        if i >= 0:
+            fresh = flat[np.uint32(i)] == 0
+            flat[np.uint32(i)] = 1
+            lit += fresh
         if lit + (valid - 1 - t) < needed:
             return lit
     return lit

@@ -1,0 +1,36 @@
+"""``fdsl evaluate``: top-1/top-5 of a checkpoint on an ImageFolder, a zip of one, or an .npz."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fdsl.commands.finetune import add_data_arguments
+
+
+def add_parser(verbs) -> None:
+    parser = verbs.add_parser("evaluate", help="top-1/top-5 accuracy of a checkpoint on labelled images")
+    parser.add_argument("--checkpoint", type=Path, required=True, help="run folder written by pretrain or finetune")
+    add_data_arguments(parser)
+    parser.add_argument("--split", choices=("all", "train", "val"), default="all",
+                        help="evaluate all of --data, or one side of the split made by --val-fraction/--split-seed")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from fdsl.train.stages import evaluate
+
+    result = evaluate(args.checkpoint, args.data, split_name=args.split, val_fraction=args.val_fraction,
+                      split_seed=args.split_seed, max_classes=args.max_classes, batch_size=args.batch_size,
+                      workers=args.workers, device=args.device, progress=not args.quiet)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"top-1 {result['top1']:.2f}%  top-5 {result['top5']:.2f}%  loss {result['loss']:.4f}  "
+              f"({result['count']} images)")
+    return 0

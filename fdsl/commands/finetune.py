@@ -1,0 +1,50 @@
+"""``fdsl finetune``: train a pre-trained checkpoint (new head) or the same model from scratch on real images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fdsl.train.options import add_training_arguments, config_from_args
+
+
+def add_data_arguments(parser) -> None:
+    parser.add_argument("--data", required=True,
+                        help="ImageFolder directory, a zip of one, an .npz (images, labels), or sklearn-digits")
+    parser.add_argument("--val", default=None, help="explicit validation set (same forms as --data)")
+    parser.add_argument("--val-fraction", type=float, default=0.1,
+                        help="without --val: stratified fraction of --data held out for validation (default: 0.1)")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the validation split and subset (default: 0)")
+    parser.add_argument("--max-classes", type=int, default=None, help="keep only the first N classes")
+
+
+def add_parser(verbs) -> None:
+    parser = verbs.add_parser("finetune", help="fine-tune a checkpoint (or train from scratch) on real images",
+                              description="Replace the classifier head of a pre-training checkpoint and train on "
+                              "real images; --scratch trains the same model from random weights.")
+    init = parser.add_mutually_exclusive_group(required=True)
+    init.add_argument("--checkpoint", type=Path, help="run folder written by 'fdsl pretrain'")
+    init.add_argument("--scratch", action="store_true", help="random initial weights (needs --model)")
+    add_data_arguments(parser)
+    parser.add_argument("--train-images", type=int, default=None,
+                        help="use a fixed class-balanced subset of this many training images")
+    parser.add_argument("--freeze", type=int, default=None, metavar="K",
+                        help="freeze the stem and the first K stages (0: the stem only)")
+    add_training_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from fdsl.errors import FdslError
+    from fdsl.train.stages import finetune
+
+    if args.scratch and args.model is None:
+        raise FdslError("--scratch needs --model NAME (the model to train from random weights)")
+    config = config_from_args(args, "finetune")
+    meta = finetune(config, args.out, args.recipe, args.data, checkpoint_path=args.checkpoint, scratch=args.scratch,
+                    freeze=args.freeze, val=args.val, val_fraction=args.val_fraction, split_seed=args.split_seed,
+                    train_images=args.train_images, max_classes=args.max_classes, resume=args.resume,
+                    progress=not args.quiet, model_given=args.model is not None)
+    metrics = meta.get("metrics", {})
+    print(f"fine-tuned {meta['model']} ({meta['init']}) for {meta['epoch']} epochs: validation top-1 "
+          f"{metrics.get('val_top1', float('nan')):.2f}%, top-5 {metrics.get('val_top5', float('nan')):.2f}% -> {args.out}")
+    return 0

@@ -1,0 +1,231 @@
+"""Torch datasets for training: formula images rendered on the fly, and the sampler that orders them.
+
+On-the-fly images are exactly the images ``fdsl render`` would write: image j of
+category c is view v of draw d, rendered from ``rng_for(seed, "render", c, d)``,
+so a DataLoader worker, a DDP rank or another machine gets the same pixels for
+the same index.  Nothing here knows a formula by name: it uses the Formula
+interface only (``render_draw``, ``view``, ``draws_per_category``...).
+
+Ordering and augmentation are keyed, never inherited from process state (the
+on-the-fly pitfall of unseeded, forked generators): ``EpochSampler`` yields
+``(epoch, index)`` pairs from an epoch-seeded permutation split across ranks,
+and ``Keyed`` seeds the augmentation of each sample from (seed, epoch, index).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from fdsl.catalog import category_files, fingerprint_files, read_manifest
+from fdsl.errors import FdslError
+from fdsl.formulas import create_formula
+from fdsl.seeding import rng_for
+
+
+class FormulaDataset(torch.utils.data.Dataset):
+    """``instances`` images per category of a params folder, rendered when asked for.
+
+    Items are (PIL RGB image, category).  With ``instances`` below the number of
+    images a category has, the images taken are spread evenly over all of them
+    (so every weight row / parameter variation is represented), not the first few.
+    """
+
+    def __init__(self, formula_name: str, params_dir: Path, settings=None, seed: int = 0,
+                 instances: int | None = None):
+        self.formula_name = formula_name
+        formula = create_formula(formula_name)
+        self.settings = settings if settings is not None else formula.RenderSettings()
+        self.settings.validate()
+        files = category_files(Path(params_dir), formula.params_suffix)
+        self.categories = [formula.load_params(path) for path in files]
+        self.classes = [path.stem for path in files]
+        self.seed = int(seed)
+        self.views = formula.views_per_draw(self.settings)
+        self.available = formula.images_per_category(self.settings)
+        self.instances = self.available if instances is None else int(instances)
+        if not (1 <= self.instances <= self.available):
+            raise FdslError(f"--instances must be between 1 and {self.available} (the images a category has "
+                            f"with these render settings), got {self.instances}")
+        self.context = formula.render_context(self.categories, self.settings)
+        self.fingerprint = hashlib.sha256(json.dumps(
+            [formula_name, fingerprint_files(files), self.settings.to_dict(), self.seed, self.instances],
+            sort_keys=True).encode()).hexdigest()[:16]
+        self._formula = formula
+
+    def __len__(self) -> int:
+        return len(self.categories) * self.instances
+
+    def __getstate__(self):
+        # Each worker process builds its own formula object (it holds per-process scratch buffers).
+        state = dict(self.__dict__)
+        state["_formula"] = None
+        return state
+
+    def image_index(self, instance: int) -> int:
+        """Which of the category's images (draw * views + view) instance ``instance`` is."""
+        return instance * self.available // self.instances
+
+    def render(self, index: int) -> np.ndarray:
+        if self._formula is None:
+            self._formula = create_formula(self.formula_name)
+        category, instance = divmod(int(index), self.instances)
+        draw, view = divmod(self.image_index(instance), self.views)
+        image, _ = self._formula.render_draw(self.categories[category], draw,
+                                             rng_for(self.seed, "render", category, draw), self.settings, self.context)
+        return np.ascontiguousarray(self._formula.view(image, view, self.settings))
+
+    def target(self, index: int) -> int:
+        return int(index) // self.instances
+
+    def __getitem__(self, index: int):
+        return Image.fromarray(self.render(index)).convert("RGB"), self.target(index)
+
+
+def pretraining_dataset(params: Path | None = None, images: Path | None = None, formula: str | None = None,
+                        render_options: dict | None = None, seed: int = 0, instances: int | None = None):
+    """The one place the pre-training data source is chosen: (dataset, description for the checkpoint).
+
+    ``params``: a catalog folder, rendered on the fly; ``images``: any ImageFolder (e.g. from ``fdsl render``).
+    """
+    if (params is None) == (images is None):
+        raise FdslError("give exactly one of --params (render on the fly) or --images (an ImageFolder)")
+    if images is not None:
+        from fdsl.realdata import open_images
+
+        dataset = open_images(str(images))
+        return dataset, {"kind": "images", "path": str(images), "fingerprint": dataset.fingerprint,
+                         "size": len(dataset)}
+    name = formula or _catalog_formula(Path(params))
+    settings_class = create_formula(name).RenderSettings
+    settings = settings_class.from_dict(parse_render_options(settings_class, render_options or {}))
+    dataset = FormulaDataset(name, Path(params), settings, seed=seed, instances=instances)
+    return dataset, {"kind": "formula", "formula": name, "params": str(params), "render": settings.to_dict(),
+                     "seed": seed, "instances": dataset.instances, "fingerprint": dataset.fingerprint,
+                     "size": len(dataset)}
+
+
+def _catalog_formula(params: Path) -> str:
+    manifest = read_manifest(params) if params.is_dir() else None
+    if manifest and manifest.get("formula"):
+        return manifest["formula"]
+    raise FdslError(f"{params} has no manifest naming its formula; add --formula NAME (e.g. --formula fractal)")
+
+
+def parse_render_options(settings_class, options: dict) -> dict:
+    """``{"size": "64"}`` -> typed values of the formula's render settings; unknown keys are errors."""
+    import dataclasses
+
+    fields = {f.name: f for f in dataclasses.fields(settings_class)}
+    values = {}
+    for key, text in options.items():
+        name = key.replace("-", "_")
+        if name not in fields:
+            raise FdslError(f"unknown render setting '{key}'; choose from: {', '.join(sorted(fields))}")
+        kind = type(fields[name].default)
+        try:
+            values[name] = (str(text).lower() in ("1", "true", "yes")) if kind is bool else kind(text)
+        except ValueError:
+            raise FdslError(f"render setting {key}={text}: expected {kind.__name__}") from None
+    return values
+
+
+class EpochSampler(torch.utils.data.Sampler):
+    """(epoch, index) pairs: a permutation seeded by (seed, epoch), dealt to ranks without duplicates.
+
+    Training drops the last ``len % world`` indices of each epoch so every rank
+    takes the same number of steps; evaluation (``shuffle=False``) keeps them all.
+    ``skip`` resumes inside an epoch: the first ``skip`` pairs of this rank are left out.
+    """
+
+    def __init__(self, length: int, seed: int = 0, shuffle: bool = True, rank: int = 0, world: int = 1):
+        self.length, self.seed, self.shuffle, self.rank, self.world = length, int(seed), shuffle, rank, world
+        self.epoch, self.skip = 0, 0
+
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        self.epoch, self.skip = int(epoch), int(skip)
+
+    def indices(self) -> np.ndarray:
+        if self.shuffle:
+            order = rng_for(self.seed, "order", self.epoch).permutation(self.length)
+            order = order[: self.length - self.length % self.world]
+        else:
+            order = np.arange(self.length)
+        return order[self.rank::self.world][self.skip:]
+
+    def __iter__(self):
+        return iter([(self.epoch, int(i)) for i in self.indices()])
+
+    def __len__(self) -> int:
+        return len(self.indices())
+
+
+@contextlib.contextmanager
+def seeded(seed_words):
+    """Run a block with torch, random and numpy's global generators seeded from ``seed_words``, then restore them.
+
+    timm's and torchvision's augmentations draw from these global generators; seeding
+    them per sample makes an augmented image a function of its key, in any worker.
+    """
+    state = np.random.SeedSequence(seed_words).generate_state(2, np.uint32)
+    torch_state, py_state, np_state = torch.get_rng_state(), random.getstate(), np.random.get_state()
+    torch.manual_seed(int(state[0]) << 32 | int(state[1]))
+    random.seed(int(state[0]))
+    np.random.seed(int(state[1]))
+    try:
+        yield
+    finally:
+        torch.set_rng_state(torch_state)
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+
+
+class Keyed(torch.utils.data.Dataset):
+    """Apply ``transform`` to ``base[index]`` with randomness keyed by (seed, epoch, index); takes (epoch, index)."""
+
+    def __init__(self, base, transform, seed: int = 0, targets=None):
+        self.base, self.transform, self.seed = base, transform, int(seed)
+        self.targets = targets  # replaces the base's labels (label noise) when given
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, key):
+        epoch, index = key if isinstance(key, tuple) else (0, key)
+        image, target = self.base[index]
+        if self.targets is not None:
+            target = int(self.targets[index])
+        with seeded([self.seed, 0xA06, int(epoch), int(index)]):
+            return self.transform(image), target
+
+
+def noisy_labels(targets, num_classes: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Replace exactly round(fraction * N) labels by a different class drawn at random: (labels, changed mask)."""
+    if not (0.0 <= fraction <= 1.0):
+        raise FdslError(f"--label-noise must be between 0 and 1, got {fraction}")
+    targets = np.asarray(targets, dtype=np.int64)
+    labels = targets.copy()
+    changed = np.zeros(len(targets), dtype=bool)
+    count = int(round(fraction * len(targets)))
+    if count == 0 or num_classes < 2:
+        return labels, changed
+    rng = rng_for(seed, "label-noise")
+    chosen = rng.choice(len(targets), size=count, replace=False)
+    # A shift in 1..C-1 always lands on another class, uniformly.
+    labels[chosen] = (targets[chosen] + rng.integers(1, num_classes, size=count)) % num_classes
+    changed[chosen] = True
+    return labels, changed
+
+
+def dataset_targets(dataset) -> np.ndarray:
+    """Labels of every item without decoding images (all fdsl datasets expose them cheaply)."""
+    if isinstance(dataset, FormulaDataset):
+        return np.arange(len(dataset)) // dataset.instances
+    return np.asarray(dataset.targets, dtype=np.int64)

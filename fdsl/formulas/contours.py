@@ -1,0 +1,79 @@
+"""What RCDB and VisualAtom share: radial contours drawn on a square canvas.
+
+Both families grow one polygon outward, line after line (RCDB: "lines",
+VisualAtom: "orbits"), and draw every state as a closed 1-pixel polyline.
+Parameters are in the published 512-pixel units; ``--size`` scales the whole
+drawing (radius, noise, centre), so a smaller render is the same picture,
+smaller, with lines still 1 pixel wide.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from fdsl.errors import FdslError
+from fdsl.formulas.base import Settings, option
+from fdsl.kernels import raster
+from fdsl.kernels.noise import gradients1, permutation_table
+
+REFERENCE_SIZE = 512
+MAX_SIZE = 8192
+MAX_INSTANCES = 1_000_000
+# The 1D noise table used by every contour: fixed, like the published package's table.
+NOISE_TABLE_KEY = 0
+
+
+@dataclasses.dataclass
+class ContourRenderSettings(Settings):
+    size: int = option(REFERENCE_SIZE, "image side in pixels (the geometry is scaled from the published 512)")
+    instances: int = option(1000, "images per category")
+
+    def validate(self) -> None:
+        if not (16 <= self.size <= MAX_SIZE):
+            raise FdslError(f"--size must be between 16 and {MAX_SIZE} pixels, got {self.size}")
+        if not (1 <= self.instances <= MAX_INSTANCES):
+            raise FdslError(f"--instances must be between 1 and {MAX_INSTANCES}, got {self.instances}")
+
+
+def check_positive_range(low_name: str, low, high_name: str, high, minimum) -> None:
+    """A search range [low, high] must be non-empty and start at or above ``minimum``."""
+    if low < minimum:
+        raise FdslError(f"--{low_name.replace('_', '-')} must be at least {minimum}, got {low}")
+    if high < low:
+        raise FdslError(f"--{high_name.replace('_', '-')} ({high}) is below --{low_name.replace('_', '-')} ({low})")
+
+
+_tables: dict[int, np.ndarray] = {}
+
+
+def noise_table() -> np.ndarray:
+    """Gradients of the fixed 1D noise (see kernels.noise.perlin1)."""
+    if NOISE_TABLE_KEY not in _tables:
+        _tables[NOISE_TABLE_KEY] = gradients1(permutation_table(np.uint64(NOISE_TABLE_KEY)))
+    return _tables[NOISE_TABLE_KEY]
+
+
+def random_keys(rng: np.random.Generator, count: int) -> list:
+    return [np.uint64(k) for k in rng.integers(0, 2**64, size=count, dtype=np.uint64)]
+
+
+def draw_contours(*, size: int, vertices: int, lines: int, radius: float, oval_x: float, oval_y: float,
+                  centre_x: float, centre_y: float, noise_scale: float, noise_shift: float, line_width: float,
+                  independent_xy: bool, bias: np.ndarray, background: int, rng: np.random.Generator,
+                  break_rate: float = 0.0) -> np.ndarray:
+    """One (size, size) uint8 image of ``lines`` radial contours (see kernels.raster.grow_radial_contours)."""
+    theta = 2.0 * np.pi * np.arange(vertices) / vertices
+    cos_t = np.cos(theta)
+    sin_t = np.sin(theta)
+    vx = cos_t * radius * oval_x
+    vy = sin_t * radius * oval_y
+    scale = size / REFERENCE_SIZE
+    canvas = np.full((size, size), background, dtype=np.uint8)
+    noise_key, grey_key, break_key = random_keys(rng, 3)
+    raster.grow_radial_contours(canvas, vx, vy, cos_t, sin_t, np.ascontiguousarray(bias, dtype=np.float64), lines,
+                                noise_scale, noise_shift, line_width, independent_xy, centre_x * scale,
+                                centre_y * scale, scale, noise_key, grey_key, break_key, break_rate,
+                                np.uint8(background), noise_table())
+    return canvas

@@ -1,0 +1,77 @@
+"""Key,value parameter files (the published RCDB format), read into and written from dataclasses.
+
+One ``key,value`` row per field of a frozen dataclass; integer fields must hold
+integers.  Anything else (a FractalDB row, a missing or unknown key, NaN) is a
+one-line FdslError naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+from fdsl.errors import FdslError
+from fdsl.fileio import atomic_write_bytes
+
+
+def write_key_values(params, path: Path) -> None:
+    """``key,value`` rows in field order; floats with repr() so they read back bit-identical."""
+    rows = [f"{f.name},{getattr(params, f.name)!r}" for f in dataclasses.fields(params)]
+    atomic_write_bytes(Path(path), ("\n".join(rows) + "\n").encode())
+
+
+def _number(text: str, kind: type, path: Path, number: int, key: str):
+    if kind is int:
+        try:
+            return int(text.strip())  # exact, even above 2**53 (e.g. a 63-bit table key)
+        except ValueError:
+            pass  # "3.0" or "3e2" still name an integer: checked below
+    try:
+        value = float(text)
+    except ValueError:
+        raise FdslError(f"{path} line {number}: '{key}' is not a number ('{text.strip()[:40]}')") from None
+    if not math.isfinite(value):
+        raise FdslError(f"{path} line {number}: '{key}' is NaN or infinite; every parameter must be finite")
+    if kind is int:
+        if value != int(value):
+            raise FdslError(f"{path} line {number}: '{key}' must be an integer, got {text.strip()}")
+        return int(value)
+    return value
+
+
+def read_key_values(cls, path: Path, family: str):
+    """An instance of the dataclass ``cls`` from ``path``; its ``check(path)`` then validates ranges."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FdslError(f"cannot read parameter file {path}: {exc.__class__.__name__}") from None
+    kinds = {f.name: f.type if isinstance(f.type, type) else {"int": int, "float": float}[f.type]
+             for f in dataclasses.fields(cls)}
+    expected = ", ".join(kinds)
+    values = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        cells = line.split(",")
+        if len(cells) != 2:
+            raise FdslError(f"{path} line {number}: expected 'key,value' rows of a {family} parameter file, got "
+                            f"{len(cells)} comma-separated cells (was this catalog made by another formula?)")
+        key = cells[0].strip()
+        if key not in kinds:
+            raise FdslError(f"{path} line {number}: unknown key '{key[:40]}' for {family}; expected keys: {expected}")
+        if key in values:
+            raise FdslError(f"{path} line {number}: key '{key}' appears twice")
+        values[key] = _number(cells[1], kinds[key], path, number, key)
+    missing = [k for k in kinds if k not in values]
+    if missing:
+        raise FdslError(f"{path}: missing {', '.join(missing)}; a {family} parameter file has rows key,value for: {expected}")
+    params = cls(**values)
+    params.check(str(path))
+    return params
+
+
+def require_range(where: str, name: str, value, low, high) -> None:
+    if not (low <= value <= high):
+        raise FdslError(f"{where}: {name} = {value} is outside [{low}, {high}]")

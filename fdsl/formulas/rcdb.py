@@ -1,0 +1,147 @@
+"""RCDB, radial contours (Kataoka et al., CVPR 2022): noisy concentric polygons on white.
+
+A category fixes the polygon (vertices), how many contour lines grow from it,
+the noise coefficient and line width, and a start radius, oval rates and
+centre.  Instance 0 draws the category as searched; every other instance
+re-draws radius, oval rates and centre from the published ranges, while the
+noise and the grey of each line change from draw to draw.  Unlike the
+published script, the dataset depends on the seed only, not on the number of
+processes.  ``--break-rate`` draws that fraction of segments in the background
+colour: the "broken contours" ablation, which the authors report destroys the
+pre-training effect.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from fdsl.errors import FdslError
+from fdsl.formulas.base import Formula, Settings, option, register
+from fdsl.formulas.contours import REFERENCE_SIZE, ContourRenderSettings, draw_contours
+from fdsl.formulas.param_files import read_key_values, require_range, write_key_values
+
+WHITE = 255
+# Published per-instance ranges (also used by the search): radius randint(0, 100),
+# oval rates U(1, 2), centre (512 + randint(-400, 400)) / 2 on each axis.
+MAX_RADIUS = 100
+OVAL_RANGE = (1.0, 2.0)
+CENTRE_SPREAD = 400
+
+
+@dataclasses.dataclass(frozen=True)
+class RCDBParams:
+    vertices: int
+    lines: int
+    noise: float
+    line_width: float
+    radius: float
+    oval_x: float
+    oval_y: float
+    centre_x: float
+    centre_y: float
+
+    def check(self, where: str) -> None:
+        require_range(where, "vertices", self.vertices, 3, 100_000)
+        require_range(where, "lines", self.lines, 1, 100_000)
+        require_range(where, "noise", self.noise, 0.0, 1000.0)
+        require_range(where, "line_width", self.line_width, -1000.0, 1000.0)
+        require_range(where, "radius", self.radius, 0.0, 100 * REFERENCE_SIZE)
+        require_range(where, "oval_x", self.oval_x, 0.0, 1000.0)
+        require_range(where, "oval_y", self.oval_y, 0.0, 1000.0)
+        for name in ("centre_x", "centre_y"):
+            require_range(where, name, getattr(self, name), -100 * REFERENCE_SIZE, 100 * REFERENCE_SIZE)
+
+
+@dataclasses.dataclass
+class RCDBSearchSettings(Settings):
+    mean_vertices: float = option(100.0, "vertices are int(Exponential(mean)), redrawn until 2 < V <= --max-vertices")
+    max_vertices: int = option(200, "largest number of polygon vertices")
+    max_lines: int = option(200, "contour lines are randint(1, --max-lines)")
+    max_noise: float = option(4.0, "noise coefficient ~ U(0, --max-noise)")
+    max_line_width: float = option(0.1, "line width (outward step added per line) ~ U(0, --max-line-width)")
+
+    def validate(self) -> None:
+        if not (0 < self.mean_vertices <= 100_000):
+            raise FdslError(f"--mean-vertices must be in (0, 100000], got {self.mean_vertices}")
+        if not (3 <= self.max_vertices <= 100_000):
+            raise FdslError(f"--max-vertices must be between 3 and 100000 (a polygon needs 2 < V), got {self.max_vertices}")
+        # P(2 < int(Expo(mean)) <= max): refuse settings whose search would almost never accept.
+        acceptance = np.exp(-3.0 / self.mean_vertices) - np.exp(-(self.max_vertices + 1.0) / self.mean_vertices)
+        if acceptance < 1e-3:
+            raise FdslError(f"--mean-vertices {self.mean_vertices} with --max-vertices {self.max_vertices} accepts "
+                            f"{acceptance:.1e} of candidates; use a mean between 1 and --max-vertices")
+        if not (1 <= self.max_lines <= 100_000):
+            raise FdslError(f"--max-lines must be between 1 and 100000, got {self.max_lines}")
+        if not (0 <= self.max_noise <= 1000):
+            raise FdslError(f"--max-noise must be in [0, 1000], got {self.max_noise}")
+        if not (0 <= self.max_line_width <= 1000):
+            raise FdslError(f"--max-line-width must be in [0, 1000], got {self.max_line_width}")
+
+
+@dataclasses.dataclass
+class RCDBRenderSettings(ContourRenderSettings):
+    break_rate: float = option(0.0, "fraction of segments drawn in the background colour (broken contours; "
+                                    "0 = the published RCDB)")
+
+    def validate(self) -> None:
+        super().validate()
+        if not (0.0 <= self.break_rate <= 1.0):
+            raise FdslError(f"--break-rate must be in [0, 1], got {self.break_rate}")
+
+
+def draw_placement(rng: np.random.Generator) -> tuple[float, float, float, float, float]:
+    """Radius, oval rates and centre, from the published ranges."""
+    radius = float(rng.integers(0, MAX_RADIUS + 1))
+    oval_x, oval_y = (float(v) for v in rng.uniform(*OVAL_RANGE, size=2))
+    centre_x, centre_y = ((REFERENCE_SIZE + float(v)) / 2 for v in rng.integers(-CENTRE_SPREAD, CENTRE_SPREAD + 1, size=2))
+    return radius, oval_x, oval_y, centre_x, centre_y
+
+
+@register
+class RCDB(Formula):
+    name = "rcdb"
+    summary = "RCDB: radial contour categories on white, 512 px (Kataoka et al. 2022)"
+    SearchSettings = RCDBSearchSettings
+    RenderSettings = RCDBRenderSettings
+
+    def sample_category(self, rng, settings: RCDBSearchSettings, context):
+        vertices = int(rng.exponential(settings.mean_vertices))
+        if not (2 < vertices <= settings.max_vertices):
+            return None  # the published sampler re-draws V; rejecting the candidate gives the same distribution
+        lines = int(rng.integers(1, settings.max_lines + 1))
+        noise = float(rng.uniform(0.0, settings.max_noise))
+        line_width = float(rng.uniform(0.0, settings.max_line_width))
+        radius, oval_x, oval_y, centre_x, centre_y = draw_placement(rng)
+        return RCDBParams(vertices, lines, noise, line_width, radius, oval_x, oval_y, centre_x, centre_y), 1.0
+
+    def save_params(self, params: RCDBParams, path: Path) -> None:
+        write_key_values(params, path)
+
+    def load_params(self, path: Path) -> RCDBParams:
+        return read_key_values(RCDBParams, path, "RCDB")
+
+    def describe_params(self, params: RCDBParams) -> dict:
+        return {"vertices": params.vertices, "lines": params.lines}
+
+    def draws_per_category(self, settings: RCDBRenderSettings) -> int:
+        return settings.instances
+
+    def render_draw(self, params: RCDBParams, draw, rng, settings: RCDBRenderSettings, context):
+        placement = (params.radius, params.oval_x, params.oval_y, params.centre_x, params.centre_y)
+        if draw > 0:
+            placement = draw_placement(rng)
+        radius, oval_x, oval_y, centre_x, centre_y = placement
+        image = draw_contours(
+            size=settings.size, vertices=params.vertices, lines=params.lines, radius=radius, oval_x=oval_x,
+            oval_y=oval_y, centre_x=centre_x, centre_y=centre_y,
+            # n = pnoise1 * 2c - c, drawn independently for x and y.
+            noise_scale=2.0 * params.noise, noise_shift=params.noise, line_width=params.line_width,
+            independent_xy=True, bias=np.zeros(params.vertices), background=WHITE, rng=rng,
+            break_rate=settings.break_rate)
+        return image, None
+
+    def file_name(self, category, draw, view, settings):
+        return f"{category:05d}_{draw:04d}.png"

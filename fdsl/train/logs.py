@@ -1,0 +1,59 @@
+"""A JSONL metrics log per run, and the curves PNG drawn from it (or from several runs, to compare)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+METRICS = "metrics.jsonl"
+CURVES = "curves.png"
+
+
+def append(folder: Path, record: dict) -> None:
+    with open(Path(folder) / METRICS, "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def read(folder: Path) -> list[dict]:
+    path = Path(folder) / METRICS
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def truncate_after(folder: Path, step: int) -> None:
+    """On resume, drop records written after the checkpoint we restart from."""
+    records = [r for r in read(folder) if r.get("step", 0) <= step]
+    path = Path(folder) / METRICS
+    if path.exists():
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def plot(runs: dict[str, Path], out: Path, title: str = "") -> Path:
+    """Training loss per step and validation top-1 per epoch of each named run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (loss_axis, acc_axis) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for label, folder in runs.items():
+        records = read(folder)
+        steps = [r for r in records if r.get("kind") == "step"]
+        epochs = [r for r in records if r.get("kind") == "epoch"]
+        if steps:
+            loss_axis.plot([r["step"] for r in steps], [r["loss"] for r in steps], label=label, lw=1)
+        if epochs and "val_top1" in epochs[0]:
+            acc_axis.plot([r["epoch"] + 1 for r in epochs], [r["val_top1"] for r in epochs], marker="o", label=label)
+    loss_axis.set(xlabel="step", ylabel="training loss", title="loss")
+    acc_axis.set(xlabel="epoch", ylabel="validation top-1 (%)", title="validation accuracy")
+    for axis in (loss_axis, acc_axis):
+        axis.grid(alpha=0.3)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend()
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return Path(out)

@@ -1,0 +1,173 @@
+"""On-the-fly formula data and real-data readers: determinism, sharding, label noise, splits, bad inputs."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fdsl.datasets import EpochSampler, FormulaDataset, Keyed, noisy_labels, pretraining_dataset
+from fdsl.errors import FdslError
+from fdsl.formulas import create_formula
+from fdsl.realdata import keep_classes, open_images, split
+from fdsl.search import search_categories, write_catalog
+from fdsl.seeding import rng_for
+from fdsl.writer import render_unit
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+TINY = {"size": 24, "points": 800, "patches": 2}
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory):
+    out = tmp_path_factory.mktemp("catalog") / "params"
+    settings = create_formula("fractal").SearchSettings(points=2000, size=64, fill_rate=0.1)
+    write_catalog("fractal", settings, 3, search_categories("fractal", settings, 3, 3, progress=False), out)
+    return out
+
+
+def tiny_dataset(catalog, instances=8, seed=5):
+    settings = create_formula("fractal").RenderSettings(**TINY)
+    return FormulaDataset("fractal", catalog, settings, seed=seed, instances=instances)
+
+
+def test_on_the_fly_images_are_the_rendered_dataset(catalog):
+    dataset = tiny_dataset(catalog, instances=None)
+    formula = create_formula("fractal")
+    assert len(dataset) == 3 * formula.images_per_category(dataset.settings)
+    # Item (category 1, draw 3, view 2) is byte-identical to what 'fdsl render' writes for it.
+    views, _ = render_unit(formula, dataset.settings, 5, dataset.categories[1], 1, 3, dataset.context)
+    index = 1 * dataset.instances + 3 * dataset.views + 2
+    assert np.array_equal(dataset.render(index), views[2][1])
+    assert dataset.target(index) == 1
+    assert np.array_equal(dataset.render(index), tiny_dataset(catalog, instances=None).render(index))
+    assert not np.array_equal(dataset.render(index), tiny_dataset(catalog, instances=None, seed=6).render(index))
+
+
+def test_fewer_instances_spread_over_all_draws(catalog):
+    dataset = tiny_dataset(catalog, instances=8)
+    picked = [dataset.image_index(i) for i in range(8)]
+    assert picked == sorted(set(picked)) and picked[-1] >= dataset.available * 7 // 8 - 1
+    with pytest.raises(FdslError, match="--instances"):
+        tiny_dataset(catalog, instances=dataset.available + 1)
+
+
+def test_sampler_deals_each_index_to_exactly_one_rank():
+    epochs = {}
+    for epoch in (0, 1):
+        shards = []
+        for rank in range(3):
+            sampler = EpochSampler(100, seed=7, rank=rank, world=3)
+            sampler.set_epoch(epoch)
+            shards.append([i for _, i in sampler])
+            assert all(e == epoch for e, _ in sampler)
+        flat = sum(shards, [])
+        assert len(flat) == len(set(flat)) == 99 and {len(s) for s in shards} == {33}
+        epochs[epoch] = flat
+    assert epochs[0] != epochs[1]
+    # Resuming inside an epoch leaves out exactly the pairs already taken.
+    sampler = EpochSampler(100, seed=7, rank=1, world=3)
+    sampler.set_epoch(1)
+    full = list(sampler)
+    sampler.set_epoch(1, skip=10)
+    assert list(sampler) == full[10:]
+
+
+def test_workers_give_the_same_augmented_batches(catalog):
+    from torchvision import transforms as T
+
+    transform = T.Compose([T.RandomResizedCrop(16), T.RandomHorizontalFlip(), T.ToTensor()])
+    keyed = Keyed(tiny_dataset(catalog), transform, seed=1)
+    sampler = EpochSampler(len(keyed), seed=2)
+    sampler.set_epoch(3)
+    batches = {}
+    for workers in (0, 2):
+        loader = torch.utils.data.DataLoader(keyed, batch_size=5, sampler=sampler, num_workers=workers)
+        batches[workers] = [(x.clone(), y.clone()) for x, y in loader]
+    assert len(batches[0]) == len(batches[2]) == 5
+    for (x0, y0), (x2, y2) in zip(batches[0], batches[2]):
+        assert torch.equal(x0, x2) and torch.equal(y0, y2)
+    # The augmentation depends on the epoch: the same index looks different next epoch.
+    assert not torch.equal(keyed[(3, 0)][0], keyed[(4, 0)][0])
+    assert torch.equal(keyed[(3, 0)][0], keyed[(3, 0)][0])
+
+
+def test_label_noise_changes_exactly_the_requested_fraction():
+    targets = np.repeat(np.arange(10), 50)
+    labels, changed = noisy_labels(targets, 10, 0.3, seed=4)
+    assert changed.sum() == 150
+    assert np.all(labels[changed] != targets[changed]) and np.all(labels[~changed] == targets[~changed])
+    assert labels.min() >= 0 and labels.max() <= 9
+    assert np.array_equal(labels, noisy_labels(targets, 10, 0.3, seed=4)[0])
+    with pytest.raises(FdslError):
+        noisy_labels(targets, 10, 1.5, seed=0)
+
+
+def _image_tree(root: Path, classes=("cat", "dog"), per_class=6) -> Path:
+    for c, name in enumerate(classes):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(np.full((10, 12, 3), 20 * c + i, np.uint8)).save(root / name / f"{i}.png")
+    return root
+
+
+def test_folder_zip_and_npz_read_the_same_way(tmp_path):
+    folder = _image_tree(tmp_path / "tree" / "train")
+    archive = tmp_path / "data.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for path in sorted(folder.rglob("*.png")):
+            handle.write(path, path.relative_to(tmp_path / "tree"))
+    from_folder, from_zip = open_images(str(folder)), open_images(str(archive))
+    assert from_folder.classes == from_zip.classes == ["cat", "dog"]
+    assert list(from_folder.targets) == list(from_zip.targets) == [0] * 6 + [1] * 6
+    for i in (0, 7):
+        assert np.array_equal(np.asarray(from_folder[i][0]), np.asarray(from_zip[i][0]))
+    images = np.zeros((6, 8, 8), bool)
+    np.savez(tmp_path / "a.npz", images=images, labels=np.array([0, 0, 1, 1, 2, 2]))
+    arrays = open_images(str(tmp_path / "a.npz"))
+    assert arrays.classes == ["0", "1", "2"] and np.asarray(arrays[0][0]).max() == 0  # False = ink = black
+
+
+def test_split_is_stratified_disjoint_and_fixed():
+    digits = open_images("sklearn-digits")
+    train, val = split(digits, 0.2, seed=3, train_limit=500)
+    assert len(train) == 500 and not set(train.indices) & set(val.indices)
+    assert np.bincount(train.targets).min() >= 49 and abs(len(val) - 0.2 * len(digits)) < 10
+    again, _ = split(digits, 0.2, seed=3, train_limit=500)
+    assert np.array_equal(train.indices, again.indices)
+    assert len(keep_classes(digits, 3).classes) == 3
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p, "not found"),
+    (lambda p: (p.mkdir(), p)[1], "no images"),
+    (lambda p: (p.with_suffix(".zip").write_bytes(b"not a zip at all"), p.with_suffix(".zip"))[1], "zip"),
+    (lambda p: (_image_tree(p, per_class=1), (p / "cat" / "0.png").write_bytes(b"garbage"), p)[2], "decode"),
+])
+def test_bad_datasets_are_one_line_errors(tmp_path, make, message):
+    with pytest.raises(FdslError, match=message) as error:
+        dataset = open_images(str(make(tmp_path / "data")))
+        dataset[0]
+    assert "\n" not in str(error.value)
+
+
+def test_pretraining_source_is_params_or_images(catalog, tmp_path):
+    dataset, data = pretraining_dataset(params=catalog, render_options={"size": "24", "points": "800"}, instances=4)
+    assert data["formula"] == "fractal" and data["render"]["size"] == 24 and len(dataset) == 12
+    images, data = pretraining_dataset(images=_image_tree(tmp_path / "imgs"))
+    assert data["kind"] == "images" and len(images) == 12
+    with pytest.raises(FdslError, match="unknown render setting"):
+        pretraining_dataset(params=catalog, render_options={"colour": "1"})
+    with pytest.raises(FdslError, match="exactly one"):
+        pretraining_dataset()
+
+
+@pytest.mark.skipif(not (SHARED / "cifar10" / "train.zip").exists(), reason="../shared/data/cifar10 is absent")
+def test_cifar_zip_is_read_in_place():
+    cifar = open_images(str(SHARED / "cifar10" / "train.zip"))
+    assert len(cifar) == 50000 and len(cifar.classes) == 10
+    assert cifar[123][0].size == (32, 32)
