@@ -160,6 +160,10 @@ def _npz_images(path: Path) -> ArrayImages:
         raise FdslError(f"{path} needs two arrays named 'images' and 'labels'") from None
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise FdslError(f"cannot read {path} as .npz ({exc.__class__.__name__})") from None
+    if labels.ndim > 1 and images.shape[:labels.ndim] == labels.shape:
+        # e.g. Omniglot's (characters, drawings, H, W) with (characters, drawings) labels
+        images = images.reshape(labels.size, *images.shape[labels.ndim:])
+        labels = labels.reshape(-1)
     if images.dtype == bool:
         # Omniglot's convention: True = white background, False = ink.
         images = np.where(images, 255, 0).astype(np.uint8)

@@ -130,6 +130,10 @@ def test_folder_zip_and_npz_read_the_same_way(tmp_path):
     np.savez(tmp_path / "a.npz", images=images, labels=np.array([0, 0, 1, 1, 2, 2]))
     arrays = open_images(str(tmp_path / "a.npz"))
     assert arrays.classes == ["0", "1", "2"] and np.asarray(arrays[0][0]).max() == 0  # False = ink = black
+    # Omniglot's layout: (characters, drawings, H, W) with (characters, drawings) labels.
+    np.savez(tmp_path / "b.npz", images=np.ones((3, 2, 8, 8), bool), labels=np.repeat(np.arange(3), 2).reshape(3, 2))
+    grouped = open_images(str(tmp_path / "b.npz"))
+    assert len(grouped) == 6 and list(grouped.targets) == [0, 0, 1, 1, 2, 2] and np.asarray(grouped[5][0]).min() == 255
 
 
 def test_split_is_stratified_disjoint_and_fixed():

@@ -23,7 +23,7 @@ def add_parser(verbs) -> None:
                            help="cifar10, omniglot, or a dataset path; repeatable (default: cifar10)")
     reproduce.add_argument("--shared", type=Path, default=SHARED, help=f"folder of the real data (default: {SHARED})")
     for field in dataclasses.fields(Plan):
-        kind = int if field.name == "max_classes" else type(field.default)
+        kind = {"max_classes": int, "val_fraction": float}.get(field.name, type(field.default))
         reproduce.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=None,
                                help=f"(default: {field.default})")
     demo = kinds.add_parser("digits-demo", help="a 3-minute demo: FractalDB pre-training vs scratch on sklearn digits")

@@ -44,7 +44,11 @@ def run(args) -> int:
                     freeze=args.freeze, val=args.val, val_fraction=args.val_fraction, split_seed=args.split_seed,
                     train_images=args.train_images, max_classes=args.max_classes, resume=args.resume,
                     progress=not args.quiet, model_given=args.model is not None)
+    from fdsl.train.engine import is_main_process
+
     metrics = meta.get("metrics", {})
+    if not is_main_process():
+        return 0
     print(f"fine-tuned {meta['model']} ({meta['init']}) for {meta['epoch']} epochs: validation top-1 "
           f"{metrics.get('val_top1', float('nan')):.2f}%, top-5 {metrics.get('val_top5', float('nan')):.2f}% -> {args.out}")
     return 0

@@ -33,7 +33,11 @@ def run(args) -> int:
     meta = pretrain(config, args.out, args.recipe, params=args.params, images=args.images, formula=args.formula,
                     render_options=parse_key_values(args.render, "--render"), data_seed=args.data_seed,
                     instances=args.instances, resume=args.resume, progress=not args.quiet)
+    from fdsl.train.engine import is_main_process
+
     metrics = meta.get("metrics", {})
+    if not is_main_process():
+        return 0
     print(f"pre-trained {meta['model']} on {len(meta['classes'])} categories for {meta['epoch']} epochs: "
           f"fit-sample top-1 {metrics.get('fit_top1', float('nan')):.2f}% -> {args.out}")
     return 0

@@ -33,6 +33,11 @@ RESUMABLE_CHANGES = {"workers", "threads", "device", "log_every", "checkpoint_ev
 FIT_SAMPLE = 1000  # pre-training has no validation split: accuracy is measured on this many training images
 
 
+def is_main_process() -> bool:
+    """Rank 0 of a torchrun job, or a plain process: the one that prints and writes."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 class Context:
     """Rank, world size and device, from torchrun's environment variables (or a single process)."""
 
@@ -186,9 +191,9 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
                    environment=_environment(ctx))
 
     def save(epoch_done: int, metrics: dict | None) -> None:
+        sidecar.update(epoch=epoch_done, global_step=step, metrics=metrics or sidecar.get("metrics", {}),
+                       complete=step == total_steps)
         if ctx.main:
-            sidecar.update(epoch=epoch_done, global_step=step, metrics=metrics or sidecar.get("metrics", {}),
-                           complete=step == total_steps)
             state = {"optimizer": optimizer.state_dict(), "global_step": step, "epoch_loss": epoch_loss,
                      "config": config.to_dict()}
             checkpoint.save(folder, plain_state_dict(model), sidecar, state)

@@ -20,7 +20,7 @@ def pretrain(config: TrainConfig, out: Path, recipe: str, params: Path | None = 
                                         seed=data_seed, instances=instances)
     classes = list(dataset.classes)
     kwargs = models.model_kwargs(config.model, config.image_size, config.drop_path)
-    model = models.create(config.model, len(classes), **kwargs)
+    model = models.create(config.model, len(classes), seed=config.seed, **kwargs)
     meta = {"stage": "pretrain", "model": config.model, "model_kwargs": kwargs, "classes": classes,
             "recipe": recipe, "data": data}
     return engine.fit(model, dataset, None, config, out, meta, resume=resume, progress=progress, **fit_options)
@@ -58,7 +58,7 @@ def finetune(config: TrainConfig, out: Path, recipe: str, data: str, checkpoint_
     parent = None
     if scratch:
         kwargs = models.model_kwargs(config.model, config.image_size, config.drop_path)
-        model = models.create(config.model, len(classes), **kwargs)
+        model = models.create(config.model, len(classes), seed=config.seed, **kwargs)
     else:
         source = checkpoint.read_meta(checkpoint_path)
         if model_given and source["model"] != config.model:
@@ -66,7 +66,7 @@ def finetune(config: TrainConfig, out: Path, recipe: str, data: str, checkpoint_
                             "drop --model or use that checkpoint's model")
         config.model = source["model"]
         kwargs = dict(source["model_kwargs"])
-        model = models.create(source["model"], len(source["classes"]), **kwargs)
+        model = models.create(source["model"], len(source["classes"]), seed=config.seed, **kwargs)
         models.load_weights(model, checkpoint.load_weights(checkpoint_path), str(checkpoint_path))
         models.replace_head(model, len(classes))
         kwargs.pop("drop_path_rate", None)
