@@ -11,7 +11,7 @@ from fdsl.commands.finetune import add_data_arguments
 def add_parser(verbs) -> None:
     parser = verbs.add_parser("evaluate", help="top-1/top-5 accuracy of a checkpoint on labelled images")
     parser.add_argument("--checkpoint", type=Path, required=True, help="run folder written by pretrain or finetune")
-    add_data_arguments(parser)
+    add_data_arguments(parser, explicit_val=False)
     parser.add_argument("--split", choices=("all", "train", "val"), default="all",
                         help="evaluate all of --data, or one side of the split made by --val-fraction/--split-seed")
     parser.add_argument("--batch-size", type=int, default=256)

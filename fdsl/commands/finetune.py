@@ -7,10 +7,11 @@ from pathlib import Path
 from fdsl.train.options import add_training_arguments, config_from_args
 
 
-def add_data_arguments(parser) -> None:
+def add_data_arguments(parser, explicit_val: bool = True) -> None:
     parser.add_argument("--data", required=True,
                         help="ImageFolder directory, a zip of one, an .npz (images, labels), or sklearn-digits")
-    parser.add_argument("--val", default=None, help="explicit validation set (same forms as --data)")
+    if explicit_val:
+        parser.add_argument("--val", default=None, help="explicit validation set (same forms as --data)")
     parser.add_argument("--val-fraction", type=float, default=0.1,
                         help="without --val: stratified fraction of --data held out for validation (default: 0.1)")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the validation split and subset (default: 0)")

@@ -28,6 +28,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from fdsl.kernels.counter_rng import mix64
+
 # A point farther than this from the origin is treated as divergent: past it the
 # rescale loses all structure (and a few steps later the chain overflows to inf).
 DIVERGENCE_LIMIT = 1e150
@@ -39,12 +41,6 @@ DIVERGENCE_CHECK_EVERY = 4096
 # Up to this many maps the map choice is an unrolled, vectorised comparison.
 FAST_CHOICE_MAPS = 7
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
 _S32 = np.uint64(32)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _S33 = np.uint64(33)
@@ -56,13 +52,6 @@ _NEVER = np.int32(2**31 - 1)
 _LITTLE_ENDIAN = sys.byteorder == "little"
 
 
-@njit(inline="always")
-def mix64(key, counter):
-    """SplitMix64 finaliser of key + counter*golden: a counter-based 64-bit hash."""
-    z = key + (np.uint64(counter) + np.uint64(1)) * _GOLDEN
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    return z ^ (z >> _S31)
 
 
 @njit(inline="always")

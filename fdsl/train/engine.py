@@ -200,6 +200,7 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
         ctx.barrier()
 
     start_epoch = step // steps_per_epoch
+    window = [0.0, 0]
     for epoch in range(start_epoch, config.epochs):
         net.train()
         keep_frozen_eval(model, frozen)
@@ -231,9 +232,12 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
             epoch_loss = [epoch_loss[0] + value, epoch_loss[1] + 1]
             bar.update(1)
             bar.set_postfix(loss=f"{value:.3f}", lr=f"{optimizer.param_groups[0]['lr']:.2g}")
+            window = [window[0] + value, window[1] + 1]
             if ctx.main and (step % config.log_every == 0 or step == 1):
-                logs.append(folder, {"kind": "step", "step": step, "epoch": epoch, "loss": value,
+                # The mean over the steps since the last record: single-batch losses are too noisy to plot.
+                logs.append(folder, {"kind": "step", "step": step, "epoch": epoch, "loss": window[0] / window[1],
                                      "lr": optimizer.param_groups[0]["lr"]})
+                window = [0.0, 0]
             at_epoch_end = step % steps_per_epoch == 0
             if config.checkpoint_every and step % config.checkpoint_every == 0 and not at_epoch_end:
                 save(epoch, None)

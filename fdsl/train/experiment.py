@@ -165,5 +165,5 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
-DEMO = Plan(categories=10, render_size=40, render_points=5000, image_size=32, instances=100, pretrain_epochs=4,
-            pretrain_batch=32, finetune_epochs=6, finetune_batch=32, train_images=None, val_fraction=0.2, hflip=0.0)
+DEMO = Plan(categories=10, render_size=40, render_points=5000, image_size=32, instances=100, pretrain_epochs=3,
+            pretrain_batch=32, finetune_epochs=5, finetune_batch=32, train_images=None, val_fraction=0.2, hflip=0.0)
