@@ -15,6 +15,7 @@ import numpy as np
 
 from fdsl.errors import FdslError
 from fdsl.formulas.base import Settings, option
+from fdsl.formulas.param_files import require_range
 from fdsl.kernels import raster
 from fdsl.kernels.noise import gradients1, permutation_table
 
@@ -46,6 +47,17 @@ def check_positive_range(low_name: str, low, high_name: str, high, minimum) -> N
 
 
 _tables: dict[int, np.ndarray] = {}
+
+
+def check_contour_geometry(params, where: str, reference_size: int) -> None:
+    """The fields RCDB and VisualAtom share: noise, line width, radius, oval rates, centre."""
+    require_range(where, "noise", params.noise, 0.0, 1000.0)
+    require_range(where, "line_width", params.line_width, -1000.0, 1000.0)
+    require_range(where, "radius", params.radius, 0.0, 100 * reference_size)
+    require_range(where, "oval_x", params.oval_x, 0.0, 1000.0)
+    require_range(where, "oval_y", params.oval_y, 0.0, 1000.0)
+    for name in ("centre_x", "centre_y"):
+        require_range(where, name, getattr(params, name), -100 * reference_size, 100 * reference_size)
 
 
 def noise_table() -> np.ndarray:

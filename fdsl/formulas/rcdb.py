@@ -20,7 +20,8 @@ import numpy as np
 
 from fdsl.errors import FdslError
 from fdsl.formulas.base import Formula, Settings, option, register
-from fdsl.formulas.contours import REFERENCE_SIZE, ContourRenderSettings, draw_contours
+from fdsl.formulas.contours import (REFERENCE_SIZE, ContourRenderSettings, check_contour_geometry,
+                                     draw_contours)
 from fdsl.formulas.param_files import read_key_values, require_range, write_key_values
 
 WHITE = 255
@@ -46,13 +47,7 @@ class RCDBParams:
     def check(self, where: str) -> None:
         require_range(where, "vertices", self.vertices, 3, 100_000)
         require_range(where, "lines", self.lines, 1, 100_000)
-        require_range(where, "noise", self.noise, 0.0, 1000.0)
-        require_range(where, "line_width", self.line_width, -1000.0, 1000.0)
-        require_range(where, "radius", self.radius, 0.0, 100 * REFERENCE_SIZE)
-        require_range(where, "oval_x", self.oval_x, 0.0, 1000.0)
-        require_range(where, "oval_y", self.oval_y, 0.0, 1000.0)
-        for name in ("centre_x", "centre_y"):
-            require_range(where, name, getattr(self, name), -100 * REFERENCE_SIZE, 100 * REFERENCE_SIZE)
+        check_contour_geometry(self, where, REFERENCE_SIZE)
 
 
 @dataclasses.dataclass

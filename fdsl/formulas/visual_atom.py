@@ -19,7 +19,8 @@ import numpy as np
 
 from fdsl.errors import FdslError
 from fdsl.formulas.base import Formula, Settings, option, register
-from fdsl.formulas.contours import REFERENCE_SIZE, ContourRenderSettings, check_positive_range, draw_contours
+from fdsl.formulas.contours import (REFERENCE_SIZE, ContourRenderSettings, check_contour_geometry,
+                                     check_positive_range, draw_contours)
 from fdsl.formulas.param_files import read_key_values, require_range, write_key_values
 
 BLACK = 0
@@ -49,13 +50,7 @@ class VisualAtomParams:
         require_range(where, "orbits", self.orbits, 1, 100_000)
         require_range(where, "frequency_1", self.frequency_1, 0, 100_000)
         require_range(where, "frequency_2", self.frequency_2, 0, 100_000)
-        require_range(where, "noise", self.noise, 0.0, 1000.0)
-        require_range(where, "line_width", self.line_width, -1000.0, 1000.0)
-        require_range(where, "radius", self.radius, 0.0, 100 * REFERENCE_SIZE)
-        require_range(where, "oval_x", self.oval_x, 0.0, 1000.0)
-        require_range(where, "oval_y", self.oval_y, 0.0, 1000.0)
-        for name in ("centre_x", "centre_y"):
-            require_range(where, name, getattr(self, name), -100 * REFERENCE_SIZE, 100 * REFERENCE_SIZE)
+        check_contour_geometry(self, where, REFERENCE_SIZE)
 
 
 @dataclasses.dataclass
