@@ -15,7 +15,6 @@ from fdsl.errors import FdslError
 from fdsl.formulas import create_formula
 from fdsl.realdata import keep_classes, open_images, split
 from fdsl.search import search_categories, write_catalog
-from fdsl.seeding import rng_for
 from fdsl.writer import render_unit
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
