@@ -4,24 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fdsl.cli import main
+from cli_helpers import assert_one_line_error, run_cli
 
 GOOD_ROW = "0.5,0.1,0.1,0.5,0.0,0.0,0.5\n"
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    run_cli.stdout = captured.out
-    return code, captured.err.strip()
-
-
-def assert_one_line_error(code, err, *needles):
-    assert code == 2
-    assert len(err.splitlines()) == 1, err
-    assert err.startswith("fdsl: error:") and "Traceback" not in err
-    for needle in needles:
-        assert needle in err, err
 
 
 def _params(tmp_path, text):

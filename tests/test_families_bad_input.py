@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fdsl.cli import main
+from cli_helpers import assert_one_line_error, run_cli
 
 RCDB_FILE = ("vertices,12\nlines,5\nnoise,1.5\nline_width,0.05\nradius,30\noval_x,1.2\noval_y,1.4\n"
              "centre_x,256\ncentre_y,240\n")
@@ -13,19 +13,6 @@ VA_FILE = ("vertices,300\norbits,5\nfrequency_1,3\nfrequency_2,7\nnoise,1.0\nlin
 PERLIN_FILE = "frequency,4.0\naspect,1.0\nangle,0.3\noctaves,3\npersistence,0.5\nlacunarity,2.0\ntable,99\n"
 BEZIER_ROW = "0.1,0.1,0.3,0.8,0.6,0.2,0.9,0.9,200\n"
 IFS_ROW = "0.5,0.1,0.1,0.5,0.0,0.0,0.5\n"
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    return code, capsys.readouterr().err.strip()
-
-
-def assert_one_line_error(code, err, *needles):
-    assert code == 2
-    assert len(err.splitlines()) == 1, err
-    assert err.startswith("fdsl: error:") and "Traceback" not in err
-    for needle in needles:
-        assert needle in err, err
 
 
 def test_good_files_render(tmp_path, capsys):
