@@ -49,14 +49,13 @@ class FractalSearchSettings(Settings):
 
 
 @dataclasses.dataclass
-class FractalRenderSettings(Settings):
+class IFSCanvasSettings(Settings):
+    """How any 2D IFS image is drawn: canvas, points, draw mode, random sequence (shared with OFDB, 1p-frac)."""
+
     size: int = option(362, "image side in pixels")
     points: int = option(200_000, "chaos-game points per image")
     pad: int = option(6, "border in pixels left by the rescale")
     draw: str = option("patch-gray", "how points are drawn", choices=DRAW_MODES)
-    weight_delta: float = option(0.4, "weight-row step delta: rows scale one parameter by 1-2d, 1-d, 1+d, 1+2d")
-    patches: int = option(10, "random 3x3 patch draws per weight row (patch modes)")
-    flips: int = option(4, "flips per render: 1 (none) to 4 (none, top-bottom, left-right, both)")
     compat: str = option("none", "'official': the published map-choice sequence (NumPy RandomState(100))", choices=COMPAT_MODES)
 
     def validate(self) -> None:
@@ -65,12 +64,6 @@ class FractalRenderSettings(Settings):
             raise FdslError(f"unknown draw mode '{self.draw}'; choose one of: {', '.join(DRAW_MODES)}")
         if self.compat not in COMPAT_MODES:
             raise FdslError(f"unknown compat mode '{self.compat}'; choose one of: {', '.join(COMPAT_MODES)}")
-        if not (np.isfinite(self.weight_delta) and 0.0 <= self.weight_delta <= 1.0):
-            raise FdslError(f"--weight-delta must be in [0, 1], got {self.weight_delta}")
-        if not (1 <= self.patches <= 1000):
-            raise FdslError(f"--patches must be between 1 and 1000, got {self.patches}")
-        if not (1 <= self.flips <= 4):
-            raise FdslError(f"--flips must be between 1 and 4, got {self.flips}")
 
     @property
     def patch_mode(self) -> bool:
@@ -79,6 +72,22 @@ class FractalRenderSettings(Settings):
     @property
     def colour_mode(self) -> bool:
         return self.draw.endswith("color")
+
+
+@dataclasses.dataclass
+class FractalRenderSettings(IFSCanvasSettings):
+    weight_delta: float = option(0.4, "weight-row step delta: rows scale one parameter by 1-2d, 1-d, 1+d, 1+2d")
+    patches: int = option(10, "random 3x3 patch draws per weight row (patch modes)")
+    flips: int = option(4, "flips per render: 1 (none) to 4 (none, top-bottom, left-right, both)")
+
+    def validate(self) -> None:
+        super().validate()
+        if not (np.isfinite(self.weight_delta) and 0.0 <= self.weight_delta <= 1.0):
+            raise FdslError(f"--weight-delta must be in [0, 1], got {self.weight_delta}")
+        if not (1 <= self.patches <= 1000):
+            raise FdslError(f"--patches must be between 1 and 1000, got {self.patches}")
+        if not (1 <= self.flips <= 4):
+            raise FdslError(f"--flips must be between 1 and 4, got {self.flips}")
 
 
 def check_canvas(size: int, pad: int, points: int) -> None:
@@ -93,6 +102,13 @@ def check_canvas(size: int, pad: int, points: int) -> None:
         raise FdslError(f"--points must be at least 1, got {points}")
     if points > 100_000_000:
         raise FdslError(f"--points {points} is above the 100,000,000 limit")
+
+
+def map_choice_uniforms(settings: IFSCanvasSettings) -> np.ndarray:
+    """The fixed map-choice sequence of the compat mode (empty: every draw uses its own seeded stream)."""
+    if settings.compat == "official":
+        return np.random.RandomState(OFFICIAL_SEED).random_sample(settings.points)
+    return _NO_UNIFORMS
 
 
 def point_colours(colour_mode: bool) -> np.ndarray:
@@ -179,11 +195,8 @@ class FractalDB(Formula):
 
     # ---- instances --------------------------------------------------------
     def render_context(self, categories, settings: FractalRenderSettings):
-        uniforms = _NO_UNIFORMS
-        if settings.compat == "official":
-            uniforms = np.random.RandomState(OFFICIAL_SEED).random_sample(settings.points)
         return {
-            "uniforms": uniforms,
+            "uniforms": map_choice_uniforms(settings),
             "weights": weight_rows(settings.weight_delta),
             "colours": point_colours(settings.colour_mode),
         }

@@ -19,8 +19,8 @@ import dataclasses
 import numpy as np
 
 from fdsl.errors import FdslError
-from fdsl.formulas.base import Settings, option, register
-from fdsl.formulas.fractal import COMPAT_MODES, DRAW_MODES, OFFICIAL_SEED, FractalDB, check_canvas, point_colours
+from fdsl.formulas.base import option, register
+from fdsl.formulas.fractal import FractalDB, IFSCanvasSettings, map_choice_uniforms, point_colours
 
 # weights_0.4.csv row 0: parameter a times 1 - 2 * 0.4.
 PUBLISHED_A_SCALE = 0.2
@@ -28,31 +28,13 @@ MAX_INSTANCES = 100_000
 
 
 @dataclasses.dataclass
-class IFSImageSettings(Settings):
-    size: int = option(362, "image side in pixels")
-    points: int = option(200_000, "chaos-game points per image")
-    pad: int = option(6, "border in pixels left by the rescale")
-    draw: str = option("patch-gray", "how points are drawn", choices=DRAW_MODES)
+class IFSImageSettings(IFSCanvasSettings):
     instances: int = option(1, "images per category (each a new chain and new random patches)")
-    compat: str = option("none", "'official': the published map-choice sequence (NumPy RandomState(100))",
-                         choices=COMPAT_MODES)
 
     def validate(self) -> None:
-        check_canvas(self.size, self.pad, self.points)
-        if self.draw not in DRAW_MODES:
-            raise FdslError(f"unknown draw mode '{self.draw}'; choose one of: {', '.join(DRAW_MODES)}")
-        if self.compat not in COMPAT_MODES:
-            raise FdslError(f"unknown compat mode '{self.compat}'; choose one of: {', '.join(COMPAT_MODES)}")
+        super().validate()
         if not (1 <= self.instances <= MAX_INSTANCES):
             raise FdslError(f"--instances must be between 1 and {MAX_INSTANCES}, got {self.instances}")
-
-    @property
-    def patch_mode(self) -> bool:
-        return self.draw.startswith("patch")
-
-    @property
-    def colour_mode(self) -> bool:
-        return self.draw.endswith("color")
 
 
 @dataclasses.dataclass
@@ -70,10 +52,7 @@ class SingleImageIFS(FractalDB):
     """A FractalDB whose categories render as a few plain images of their system: no weight rows, no flips."""
 
     def render_context(self, categories, settings: IFSImageSettings):
-        uniforms = np.empty(0)
-        if settings.compat == "official":
-            uniforms = np.random.RandomState(OFFICIAL_SEED).random_sample(settings.points)
-        return {"uniforms": uniforms, "colours": point_colours(settings.colour_mode)}
+        return {"uniforms": map_choice_uniforms(settings), "colours": point_colours(settings.colour_mode)}
 
     def draws_per_category(self, settings: IFSImageSettings) -> int:
         return settings.instances
