@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-OFFICIAL_PARAMS = SHARED_DATA / "fractaldb1k-official-params"
+from helpers import OFFICIAL_PARAMS, make_catalog
 
 
 @pytest.fixture(scope="session")
@@ -31,11 +30,4 @@ def official_subset(official_params, tmp_path) -> Path:
 @pytest.fixture
 def tiny_catalog(tmp_path) -> Path:
     """A 3-category catalog found by a small, fast search."""
-    from fdsl.formulas import create_formula
-    from fdsl.search import search_categories, write_catalog
-
-    settings = create_formula("fractal").SearchSettings(points=20_000, size=128, fill_rate=0.15)
-    result = search_categories("fractal", settings, seed=3, categories=3, progress=False)
-    out = tmp_path / "catalog"
-    write_catalog("fractal", settings, 3, result, out)
-    return out
+    return make_catalog(tmp_path / "catalog", seed=3, categories=3, points=20_000, size=128, fill_rate=0.15)

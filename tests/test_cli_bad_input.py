@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli_helpers import assert_one_line_error, run_cli
+from helpers import assert_one_line_error, run_cli
 
 GOOD_ROW = "0.5,0.1,0.1,0.5,0.0,0.0,0.5\n"
 

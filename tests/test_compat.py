@@ -1,14 +1,14 @@
 """`--compat official` point-gray images equal a plain re-statement of the published algorithm."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fdsl.formulas.fractal import FractalDB, FractalRenderSettings
 from fdsl.formulas.ifs_maps import read_ifs_csv
+from helpers import OFFICIAL_PARAMS
 
-OFFICIAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "fractaldb1k-official-params"
+OFFICIAL = OFFICIAL_PARAMS
 SIZE, POINTS, PAD = 128, 20_000, 6
 
 

@@ -14,19 +14,17 @@ from fdsl.datasets import EpochSampler, FormulaDataset, Keyed, noisy_labels, pre
 from fdsl.errors import FdslError
 from fdsl.formulas import create_formula
 from fdsl.realdata import keep_classes, open_images, split
-from fdsl.search import search_categories, write_catalog
 from fdsl.writer import render_unit
+from helpers import SHARED_DATA, make_catalog
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = SHARED_DATA
 TINY = {"size": 24, "points": 800, "patches": 2}
 
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory):
-    out = tmp_path_factory.mktemp("catalog") / "params"
-    settings = create_formula("fractal").SearchSettings(points=2000, size=64, fill_rate=0.1)
-    write_catalog("fractal", settings, 3, search_categories("fractal", settings, 3, 3, progress=False), out)
-    return out
+    return make_catalog(tmp_path_factory.mktemp("catalog") / "params", seed=3, categories=3,
+                        points=2000, size=64, fill_rate=0.1)
 
 
 def tiny_dataset(catalog, instances=8, seed=5):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli_helpers import assert_one_line_error, run_cli
+from helpers import assert_one_line_error, run_cli
 
 RCDB_FILE = ("vertices,12\nlines,5\nnoise,1.5\nline_width,0.05\nradius,30\noval_x,1.2\noval_y,1.4\n"
              "centre_x,256\ncentre_y,240\n")

@@ -14,8 +14,9 @@ from fdsl.formulas import create_formula
 from fdsl.formulas.fractal import FractalRenderSettings
 from fdsl.gpu import create_torch_renderer, render_units, resolve_device
 from fdsl.kernels import torch_ifs
+from helpers import OFFICIAL_PARAMS
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fractaldb1k-official-params"
+DATA = OFFICIAL_PARAMS
 # A contractive 3-map system (a Sierpinski-like triangle) and a 2-map one with a different shape.
 TRIANGLE = np.array([[0.5, 0, 0, 0.5, 0, 0, 1 / 3], [0.5, 0, 0, 0.5, 0.5, 0, 1 / 3],
                      [0.5, 0, 0, 0.5, 0.25, 0.5, 1 / 3]])

@@ -11,11 +11,10 @@ import pytest
 import torch
 
 from fdsl.cli import main
-from fdsl.formulas import create_formula
-from fdsl.search import search_categories, write_catalog
 from fdsl.train import checkpoint
 from fdsl.train.recipes import recipe_config
 from fdsl.train.stages import finetune, pretrain
+from helpers import make_catalog
 
 MODEL = "test_resnet"
 RENDER = {"size": "20", "points": "600", "patches": "2"}
@@ -23,10 +22,8 @@ RENDER = {"size": "20", "points": "600", "patches": "2"}
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cat") / "params"
-    settings = create_formula("fractal").SearchSettings(points=2000, size=64, fill_rate=0.1)
-    write_catalog("fractal", settings, 2, search_categories("fractal", settings, 2, 4, progress=False), out)
-    return out
+    return make_catalog(tmp_path_factory.mktemp("cat") / "params", seed=2, categories=4,
+                        points=2000, size=64, fill_rate=0.1)
 
 
 def config(stage="pretrain", **values):

@@ -142,7 +142,7 @@ def run(plan: Plan, datasets: list[str], out: Path, shared: Path, progress: bool
             arms[arm] = {"folder": str(folder), **meta["metrics"], "train_size": meta["data"]["train_size"],
                          "val_size": meta["data"]["val_size"], "seconds": timings[f"{name}-{arm}"],
                          "classes": meta["data"]["classes"] if max_classes is None else max_classes}
-        logs.plot({f"FractalDB pre-trained": out / f"finetune-{Path(name).stem}-fractaldb",
+        logs.plot({"FractalDB pre-trained": out / f"finetune-{Path(name).stem}-fractaldb",
                    "scratch": out / f"finetune-{Path(name).stem}-scratch"},
                   out / f"comparison-{Path(name).stem}.png", title=f"{plan.model} fine-tuned on {name}")
         results[name] = arms

@@ -1,0 +1,38 @@
+"""Shared test helpers: where the real data lives, tiny catalogs, and the CLI's bad-input contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fdsl.cli import main
+
+# ../shared/data beside the checkout: present on the project's machines, absent on a user's.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+OFFICIAL_PARAMS = SHARED_DATA / "fractaldb1k-official-params"
+
+
+def make_catalog(out: Path, seed: int, categories: int, **search) -> Path:
+    """A small FractalDB catalog from a real search with the given search settings."""
+    from fdsl.formulas import create_formula
+    from fdsl.search import search_categories, write_catalog
+
+    settings = create_formula("fractal").SearchSettings(**search)
+    result = search_categories("fractal", settings, seed=seed, categories=categories, progress=False)
+    write_catalog("fractal", settings, seed, result, out)
+    return out
+
+
+def run_cli(capsys, *argv):
+    """(exit code, stderr stripped); stdout is kept in run_cli.stdout."""
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    run_cli.stdout = captured.out
+    return code, captured.err.strip()
+
+
+def assert_one_line_error(code, err, *needles):
+    assert code == 2
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("fdsl: error:") and "Traceback" not in err
+    for needle in needles:
+        assert needle in err, err
