@@ -28,8 +28,9 @@ from fractal_bench_common import OFFICIAL, cpu_seconds, machine_info, ratio, sys
 from published_baseline import anderson_farrell_render, published_render  # noqa: E402
 
 from fdsl.fileio import atomic_write_bytes, png_bytes  # noqa: E402
-from fdsl.formulas.fractal import FractalDB, FractalRenderSettings  # noqa: E402
-from fdsl.formulas.ifs_maps import weight_rows  # noqa: E402
+from fdsl.formulas.ifs.base import render_system  # noqa: E402
+from fdsl.formulas.ifs.fractal import FractalDB, FractalRenderSettings  # noqa: E402
+from fdsl.formulas.ifs.maps import weight_rows  # noqa: E402
 
 FRACTALDB_1K_IMAGES = 1_000_000
 
@@ -42,7 +43,7 @@ def _ours_per_image(settings, pool, count, write_to=None) -> float:
     def one():
         maps, probabilities = jobs[state["k"] % len(jobs)]
         state["k"] += 1
-        image, _ = formula.render_system(maps, probabilities, settings, state["k"], state["k"] + 7)
+        image, _ = render_system(maps, probabilities, settings, state["k"], state["k"] + 7)
         if write_to is not None:
             for view in range(settings.flips):
                 atomic_write_bytes(write_to / f"{state['k']}_{view}.png", png_bytes(formula.view(image, view, settings)))

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fractal_bench_common import machine_info, table  # noqa: E402
 from published_baseline import published_search_candidate  # noqa: E402
 
-from fdsl.formulas.fractal import FractalSearchSettings  # noqa: E402
+from fdsl.formulas.ifs.fractal import FractalSearchSettings  # noqa: E402
 from fdsl.search import search_categories  # noqa: E402
 
 

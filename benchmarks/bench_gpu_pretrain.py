@@ -6,7 +6,7 @@
 
 Both loops are identical (forward, backward, SGD step; bf16 autocast and
 channels_last on CUDA); only the input differs: a fixed random tensor, or
-``fdsl.gpu_source.DeviceBatches`` (FractalDB rendered on the device, random
+``fdsl.data.device_batches.DeviceBatches`` (FractalDB rendered on the device, random
 crop + normalisation on the device, next batch rendered on a side stream).
 Defaults follow the published ResNet recipe: 362 px renders, 200k points,
 patch-gray, random 224 crop.
@@ -25,9 +25,9 @@ import torch
 
 from fdsl.datasets import EpochSampler, FormulaDataset
 from fdsl.formulas import create_formula
-from fdsl.formulas.fractal import FractalRenderSettings
-from fdsl.formulas.ifs_maps import sample_uniform_system
-from fdsl.gpu_source import DeviceAugment, DeviceBatches
+from fdsl.formulas.ifs.fractal import FractalRenderSettings
+from fdsl.formulas.ifs.maps import sample_uniform_system
+from fdsl.data.device_batches import DeviceAugment, DeviceBatches
 from fdsl.seeding import rng_for
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fractaldb1k-official-params"

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from fdsl.formulas import create_formula
-from fdsl.formulas.fractal import DRAW_MODES, FractalRenderSettings
-from fdsl.formulas.ifs_maps import sample_uniform_system
-from fdsl.gpu import create_torch_renderer
+from fdsl.formulas.ifs.base import DRAW_MODES
+from fdsl.formulas.ifs.fractal import FractalRenderSettings
+from fdsl.formulas.ifs.maps import sample_uniform_system
 from fdsl.seeding import rng_for
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fractaldb1k-official-params"
@@ -87,14 +87,14 @@ def main(argv=None) -> int:
     parser.add_argument("--numba-images", type=int, default=50, help="images timed on the numba renderer")
     args = parser.parse_args(argv)
 
-    from fdsl.kernels.torch_ifs import ChainLayout
+    from fdsl.kernels.torch.ifs import ChainLayout
 
     cuda = args.device.startswith("cuda")
     batch = args.batch or (2048 if cuda else 16)
     batches = args.batches or (10 if cuda else 2)
     categories, source = load_categories(args.params, args.categories)
     settings = FractalRenderSettings(size=args.size, points=args.points, draw=args.draw, flips=1)
-    renderer = create_torch_renderer("fractal", categories, settings, 0, args.device)
+    renderer = create_formula("fractal").create_torch_renderer(categories, settings, 0, args.device)
     renderer.layout = ChainLayout(chains=args.chains)
     renderer.compiled = args.compile
     draws = renderer.draws_per_category()

@@ -23,8 +23,8 @@ try:
 except ImportError:  # the package needs a C compiler to install: fall back to our kernel, one call per value
     from numba import njit
 
-    from fdsl.formulas.contours import noise_table
-    from fdsl.kernels.noise import perlin1
+    from fdsl.formulas.contour.base import noise_table
+    from fdsl.kernels.numba.noise import perlin1
 
     _GRADIENTS = noise_table()
 

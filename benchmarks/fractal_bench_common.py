@@ -7,7 +7,7 @@ import platform
 import time
 from pathlib import Path
 
-from fdsl.formulas.ifs_maps import read_ifs_csv, sample_uniform_system
+from fdsl.formulas.ifs.maps import read_ifs_csv, sample_uniform_system
 from fdsl.seeding import rng_for
 
 OFFICIAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "fractaldb1k-official-params"

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -64,9 +65,26 @@ def category_files(folder: Path, suffix: str) -> list[Path]:
     return files
 
 
-def load_catalog(formula, folder: Path) -> list:
-    """All categories of a params folder, validated, in file-name order."""
-    return [formula.load_params(path) for path in category_files(folder, formula.params_suffix)]
+@dataclass(frozen=True)
+class Catalog:
+    """A params folder read and validated: ``files[i]`` holds category ``i``, ``categories[i]`` its parameters."""
+
+    files: list
+    categories: list
+
+    @property
+    def names(self) -> list[str]:
+        """Category names (file stems, e.g. '00042'): the class names of a dataset."""
+        return [path.stem for path in self.files]
+
+    def fingerprint(self) -> str:
+        return fingerprint_files(self.files)
+
+
+def load_catalog(formula, folder: Path, limit: int | None = None) -> Catalog:
+    """The categories of a params folder (the first ``limit``), every file validated before any work starts."""
+    files = category_files(folder, formula.params_suffix)[:limit]
+    return Catalog(files, [formula.load_params(path) for path in files])
 
 
 def fingerprint_files(files: list[Path]) -> str:

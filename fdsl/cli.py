@@ -27,13 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=OneLineParser)
     verbs.required = True
     for verb in VERBS:
-        try:
-            module = importlib.import_module(f"fdsl.commands.{verb}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"fdsl.commands.{verb}":
-                continue  # a verb not built yet
-            raise
-        module.add_parser(verbs)
+        importlib.import_module(f"fdsl.commands.{verb}").add_parser(verbs)
     return parser
 
 

@@ -4,7 +4,3 @@
 class FdslError(Exception):
     """Bad input or an impossible request: the message says what is wrong and how to fix it."""
 
-
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise FdslError(message)

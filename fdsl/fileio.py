@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from pathlib import Path
@@ -11,6 +12,7 @@ from PIL import Image
 
 # Temporary files end in ".part": no image loader (ImageFolder included) takes them for data.
 PART_SUFFIX = ".part"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -39,3 +41,35 @@ def remove_partial_files(folder: Path) -> int:
         tmp.unlink(missing_ok=True)
         removed += 1
     return removed
+
+
+def is_png(path: Path) -> bool:
+    """Does ``path`` start with the PNG signature?  (Our writes are atomic, so a PNG we wrote is whole.)"""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, verb: str):
+    """Hold an exclusive lock on ``folder`` for one writer; a second one gets a one-line FdslError at once.
+
+    The lock is the operating system's (released when the process dies, even by
+    kill -9); the small ``.fdsl-<verb>.lock`` file it uses may stay behind, harmlessly.
+    """
+    from filelock import FileLock, Timeout
+
+    from fdsl.errors import FdslError
+
+    lock = FileLock(str(Path(folder) / f".fdsl-{verb}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise FdslError(f"another 'fdsl {verb}' is writing to {folder}; wait for it to finish (then re-run to "
+                        "resume), or choose another --out") from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -7,12 +7,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from fdsl.catalog import category_files, read_manifest
+from fdsl.catalog import load_catalog, read_manifest
 from fdsl.errors import FdslError
 from fdsl.formulas import create_formula
 from fdsl.seeding import rng_for
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 LABEL_WIDTH = 48
 
 
@@ -22,6 +21,8 @@ def _thumbnail(image: Image.Image, tile: int) -> Image.Image:
 
 def rows_from_dataset(folder: Path, rows: int, columns: int) -> list[tuple[str, list[Image.Image]]]:
     """The first ``columns`` images (evenly spread) of the first ``rows`` class folders."""
+    from fdsl.realdata import IMAGE_SUFFIXES  # the one list of image file types fdsl reads
+
     classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     out = []
     for class_dir in classes[:rows]:
@@ -50,18 +51,17 @@ def rows_from_catalog(folder: Path, rows: int, columns: int, size: int, seed: in
     changes = {"size": size} if hasattr(defaults, "size") else {}
     settings = defaults.replace(**changes)
     settings.validate()
-    files = category_files(folder, formula.params_suffix)[:rows]
-    categories = [formula.load_params(p) for p in files]
-    context = formula.render_context(categories, settings)
+    catalog = load_catalog(formula, folder, limit=rows)
+    context = formula.render_context(catalog.categories, settings)
     draws = formula.draws_per_category(settings)
     picks = np.linspace(0, draws - 1, num=min(columns, draws)).round().astype(int)
     out = []
-    for c, params in enumerate(categories):
+    for c, params in enumerate(catalog.categories):
         images = []
         for d in picks:
             image, _ = formula.render_draw(params, int(d), rng_for(seed, "render", c, int(d)), settings, context)
             images.append(Image.fromarray(image))
-        out.append((files[c].stem, images))
+        out.append((catalog.names[c], images))
     return out
 
 

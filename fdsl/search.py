@@ -8,7 +8,6 @@ change how fast the same answer arrives.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import time
@@ -19,8 +18,9 @@ from tqdm import tqdm
 
 from fdsl.catalog import ensure_writable_folder, environment, write_manifest
 from fdsl.errors import FdslError
-from fdsl.formulas import create_formula
 from fdsl.seeding import rng_for
+from fdsl.specs import SearchSpec
+from fdsl.workers import worker_pool
 
 BATCH = 32
 # Give up rather than spin forever when a threshold accepts (almost) nothing.
@@ -37,11 +37,9 @@ class SearchResult:
 _worker_state: dict = {}
 
 
-def _init_worker(formula_name: str, settings_dict: dict, seed: int) -> None:
-    formula = create_formula(formula_name)
-    settings = formula.SearchSettings.from_dict(settings_dict)
-    _worker_state.update(formula=formula, settings=settings, seed=seed,
-                         context=formula.search_context(seed, settings))
+def _init_worker(spec: SearchSpec) -> None:
+    _worker_state.update(formula=spec.formula, settings=spec.settings, seed=spec.seed,
+                         context=spec.formula.search_context(spec.seed, spec.settings))
 
 
 def _test_batch(first: int) -> list:
@@ -60,23 +58,23 @@ def _batches(limit: int):
 
 def search_categories(formula_name: str, settings, seed: int, categories: int, workers: int = 1,
                       progress: bool = True) -> SearchResult:
-    """The first ``categories`` accepted candidates, in candidate order."""
-    if categories < 1:
-        raise FdslError(f"--categories must be at least 1, got {categories}")
-    if workers < 1:
-        raise FdslError(f"--workers must be at least 1, got {workers}")
-    settings.validate()
+    """``search`` for scripts: the same, from plain values."""
+    return search(SearchSpec(formula_name, settings, seed, categories, workers), progress)
+
+
+def search(spec: SearchSpec, progress: bool = True) -> SearchResult:
+    """The first ``spec.categories`` accepted candidates, in candidate order."""
+    categories, workers = spec.categories, spec.workers
     limit = categories * MAX_CANDIDATES_PER_CATEGORY
     result = SearchResult()
     start = time.perf_counter()
-    bar = tqdm(total=categories, desc=f"search {formula_name}", unit="cat", disable=not progress)
-    init = (formula_name, settings.to_dict(), seed)
+    bar = tqdm(total=categories, desc=f"search {spec.formula.name}", unit="cat", disable=not progress)
     if workers == 1:
-        _init_worker(*init)
+        _init_worker(spec)
         batches = map(_test_batch, _batches(limit))
         pool = None
     else:
-        pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=init)
+        pool = worker_pool(workers, _init_worker, (spec,))
         batches = pool.imap(_test_batch, _batches(limit), chunksize=1)
     try:
         for first, accepted in zip(_batches(limit), batches):
@@ -99,12 +97,17 @@ def search_categories(formula_name: str, settings, seed: int, categories: int, w
 
 
 def write_catalog(formula_name: str, settings, seed: int, result: SearchResult, out: Path) -> Path:
+    """``save_catalog`` for scripts: the same, from plain values."""
+    return save_catalog(SearchSpec(formula_name, settings, seed, max(len(result.categories), 1)), result, out)
+
+
+def save_catalog(spec: SearchSpec, result: SearchResult, out: Path) -> Path:
     """One parameter file per category plus manifest.json, published all at once.
 
     Files are written to a hidden sibling folder that is renamed to ``out`` at the
     end, so a killed run leaves no partial catalog under ``out``.
     """
-    formula = create_formula(formula_name)
+    formula, settings, seed = spec.formula, spec.settings, spec.seed
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FdslError(f"{out} already exists and is not empty; choose a new --out for the catalog")
@@ -118,7 +121,7 @@ def write_catalog(formula_name: str, settings, seed: int, result: SearchResult, 
         formula.save_params(params, staging / name)
         rows.append({"file": name, "candidate": candidate, "score": round(score, 6), **formula.describe_params(params)})
     manifest = {
-        "kind": "catalog", "formula": formula_name, "seed": seed, "settings": settings.to_dict(),
+        "kind": "catalog", "formula": formula.name, "seed": seed, "settings": settings.to_dict(),
         "counts": {"categories": len(rows), "candidates": result.candidates,
                    "acceptance": round(len(rows) / max(result.candidates, 1), 5)},
         "seconds": round(result.seconds, 2), "environment": environment(), "categories": rows,

@@ -10,7 +10,6 @@ truncated image, and a re-run skips every unit whose images all exist.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
@@ -18,37 +17,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from fdsl.catalog import (category_files, ensure_writable_folder, environment, fingerprint_files, read_manifest,
-                          write_manifest)
+from fdsl.catalog import environment, ensure_writable_folder, load_catalog, read_manifest, write_manifest
 from fdsl.errors import FdslError
-from fdsl.fileio import atomic_write_bytes, png_bytes, remove_partial_files
-from fdsl.formulas import create_formula
+from fdsl.fileio import atomic_write_bytes, folder_lock, is_png, png_bytes, remove_partial_files
 from fdsl.seeding import rng_for
+from fdsl.specs import Device, RenderSpec, Shard
+from fdsl.workers import worker_pool
+
+__all__ = ["RenderReport", "Shard", "render", "render_dataset", "render_unit", "render_units"]
 
 UNITS_PER_TASK = 8
 DEVICE_BATCH = 1024
 WARNING_PREFIX = ".warning-"
-
-
-@dataclass(frozen=True)
-class Shard:
-    index: int = 0
-    count: int = 1
-
-    @classmethod
-    def parse(cls, text: str | None) -> "Shard":
-        if not text:
-            return cls()
-        try:
-            index, count = (int(part) for part in text.split("/"))
-        except ValueError:
-            raise FdslError(f"--shard must look like K/N (e.g. 0/4), got '{text}'") from None
-        if not (count >= 1 and 0 <= index < count):
-            raise FdslError(f"--shard {text}: need 0 <= K < N, e.g. 0/{max(count, 1)}")
-        return cls(index, count)
-
-    def manifest_name(self) -> str:
-        return "manifest.json" if self.count == 1 else f"manifest-shard-{self.index}-of-{self.count}.json"
 
 
 @dataclass
@@ -64,12 +44,9 @@ class RenderReport:
 _worker_state: dict = {}
 
 
-def _init_worker(formula_name, settings_dict, seed, params_files, out) -> None:
-    formula = create_formula(formula_name)
-    settings = formula.RenderSettings.from_dict(settings_dict)
-    categories = [formula.load_params(Path(p)) for p in params_files]
-    _worker_state.update(formula=formula, settings=settings, seed=seed, categories=categories, out=Path(out),
-                         context=formula.render_context(categories, settings))
+def _init_worker(spec: RenderSpec, categories: list, out: str) -> None:
+    _worker_state.update(spec=spec, categories=categories, out=Path(out),
+                         context=spec.formula.render_context(categories, spec.settings))
 
 
 def render_unit(formula, settings, seed, params, category, draw, context, views=None):
@@ -96,9 +73,10 @@ def _store(out: Path, category: int, draw: int, views: list, warning) -> tuple[i
 def _render_units(units: list) -> tuple[int, list]:
     """CPU path: each worker renders and writes its units."""
     s = _worker_state
+    spec = s["spec"]
     written, warnings = 0, []
     for category, draw, missing in units:
-        views, warning = render_unit(s["formula"], s["settings"], s["seed"], s["categories"][category],
+        views, warning = render_unit(spec.formula, spec.settings, spec.seed, s["categories"][category],
                                      category, draw, s["context"], missing)
         count, notes = _store(s["out"], category, draw, views, warning)
         written += count
@@ -111,19 +89,42 @@ def _store_rendered(job) -> tuple[int, list]:
     return _store(_worker_state["out"], *job)
 
 
-def _device_jobs(renderer, formula_name, categories, todo, settings, seed):
-    """Render the todo list with a torch renderer, a batch at a time, as jobs for _store_rendered."""
-    from fdsl.gpu import render_units
+def render_units(renderer, units: list, batch_size: int = 256) -> list:
+    """Render writer units (category, draw) with a torch renderer: one ([(file name, uint8 array)], warning) each.
 
+    The same shape as ``render_unit`` returns per unit, so the CPU workers only
+    encode PNGs.  The images are copied to the host here (the writer needs them there).
+    """
+    import numpy as np
+    import torch
+
+    views = renderer.views_per_draw()
+    results = []
+    for start in range(0, len(units), batch_size):
+        chunk = units[start:start + batch_size]
+        cats = torch.tensor([c for c, _ in chunk], dtype=torch.int64)
+        draws = torch.tensor([d for _, d in chunk], dtype=torch.int64)
+        images, warnings = renderer.render_draws(cats, draws)
+        # Each draw is rendered once; its views are cheap transforms of it.
+        per_view = [renderer.view(images, torch.full((len(chunk),), v, dtype=torch.int64)).cpu().numpy()
+                    for v in range(views)]
+        for k, (category, draw) in enumerate(chunk):
+            named = [(renderer.file_name(category, draw, v), np.ascontiguousarray(per_view[v][k]))
+                     for v in range(views)]
+            results.append((named, warnings[k]))
+    return results
+
+
+def _device_jobs(renderer, todo):
+    """Render the todo list with a torch renderer, a batch at a time, as jobs for _store_rendered."""
     for start in range(0, len(todo), DEVICE_BATCH):
         chunk = todo[start:start + DEVICE_BATCH]
-        rendered = render_units(formula_name, categories, [(c, d) for c, d, _ in chunk], settings, seed,
-                                renderer=renderer)
+        rendered = render_units(renderer, [(c, d) for c, d, _ in chunk])
         for (category, draw, missing), (views, warning) in zip(chunk, rendered):
             yield category, draw, [views[v] for v in missing], warning
 
 
-def _check_existing(out: Path, shard: Shard, identity: dict) -> None:
+def _check_existing(out: Path, identity: dict) -> None:
     for path in sorted(out.glob("manifest*.json")):
         previous = read_manifest(out, path.name)
         if previous is None:
@@ -136,32 +137,39 @@ def _check_existing(out: Path, shard: Shard, identity: dict) -> None:
 
 def render_dataset(formula_name: str, params_dir: Path, out: Path, settings, seed: int = 0, workers: int = 1,
                    shard: Shard = Shard(), progress: bool = True, device: str = "cpu") -> RenderReport:
-    """Render every image of a catalog (or of one shard) that is not already in ``out``.
+    """``render`` for scripts: the same, from plain values (device: "cpu", "cuda", "cuda:N" or "torch-cpu")."""
+    spec = RenderSpec(formula_name, settings, seed=seed, workers=workers, shard=shard, device=Device.parse(device))
+    return render(spec, params_dir, out, progress)
 
-    device "cpu" renders with the compiled CPU kernels inside the workers; a torch
-    device ("cuda", "cuda:1", or "torch-cpu" to run the batched renderer on the CPU)
-    renders batches there while the workers only encode PNGs.
-    """
-    formula = create_formula(formula_name)
-    settings.validate()
-    if workers < 1:
-        raise FdslError(f"--workers must be at least 1, got {workers}")
-    if seed < 0:
-        raise FdslError(f"--seed must be >= 0, got {seed}")
-    files = category_files(params_dir, formula.params_suffix)
-    categories = [formula.load_params(p) for p in files]  # validate every file before writing anything
+
+def _missing_views(folder: Path, spec: RenderSpec, category: int, draw: int, existing: set) -> list[int]:
+    """Views of a draw not yet on disk as PNGs (a kill can land between the views of one draw)."""
+    formula, settings = spec.formula, spec.settings
+    names = [formula.file_name(category, draw, v, settings) for v in range(formula.views_per_draw(settings))]
+    return [v for v, name in enumerate(names) if name not in existing or not is_png(folder / name)]
+
+
+def render(spec: RenderSpec, params_dir: Path, out: Path, progress: bool = True) -> RenderReport:
+    """Render every image of a catalog (or of one shard) that is not already in ``out``."""
+    formula, settings = spec.formula, spec.settings
+    catalog = load_catalog(formula, params_dir)  # every file validated before anything is written
     renderer = None
-    if device != "cpu":  # a missing GPU or a formula without a torch renderer fails here, before any write
-        from fdsl.gpu import create_torch_renderer
-
-        renderer = create_torch_renderer(formula_name, categories, settings, seed, device.removeprefix("torch-"))
+    if spec.device.backend == "torch":  # a formula without a torch renderer fails here, before any write
+        renderer = formula.create_torch_renderer(catalog.categories, settings, spec.seed, spec.device.torch_name)
     out = ensure_writable_folder(out)
+    with folder_lock(out, "render"):
+        return _render_locked(spec, catalog, renderer, Path(params_dir), out, progress)
+
+
+def _render_locked(spec: RenderSpec, catalog, renderer, params_dir: Path, out: Path, progress: bool) -> RenderReport:
+    formula, settings, shard = spec.formula, spec.settings, spec.shard
     # The batched torch renderer draws other (statistically equivalent) images: never mix the two in one folder.
-    identity = {"formula": formula_name, "seed": seed, "settings": settings.to_dict(),
-                "params_fingerprint": fingerprint_files(files), "renderer": "numba" if device == "cpu" else "torch"}
-    _check_existing(out, shard, identity)
+    identity = {"formula": formula.name, "seed": spec.seed, "settings": settings.to_dict(),
+                "params_fingerprint": catalog.fingerprint(), "renderer": spec.device.renderer}
+    _check_existing(out, identity)
     remove_partial_files(out)
 
+    categories = catalog.categories
     draws, views = formula.draws_per_category(settings), formula.views_per_draw(settings)
     report = RenderReport(images=len(categories) * draws * views)
     todo = []
@@ -172,12 +180,11 @@ def render_dataset(formula_name: str, params_dir: Path, out: Path, settings, see
         for draw in range(draws):
             if (category * draws + draw) % shard.count != shard.index:
                 continue
-            # Only the missing views are written: a kill can land between the views of one draw.
-            missing = [v for v in range(views) if formula.file_name(category, draw, v, settings) not in existing]
+            missing = _missing_views(folder, spec, category, draw, existing)
             report.skipped += views - len(missing)
             if missing:
                 todo.append((category, draw, missing))
-    manifest = {"kind": "dataset", **identity, "params": str(Path(params_dir).resolve()), "complete": False,
+    manifest = {"kind": "dataset", **identity, "params": str(params_dir.resolve()), "complete": False,
                 "shard": f"{shard.index}/{shard.count}", "layout": "{category:05d}/" + formula.file_name(0, 0, 0, settings),
                 "counts": {"categories": len(categories), "draws_per_category": draws, "views_per_draw": views,
                            "images_in_dataset": report.images}, "environment": environment()}
@@ -190,18 +197,18 @@ def render_dataset(formula_name: str, params_dir: Path, out: Path, settings, see
 
     start = time.perf_counter()
     tasks = [todo[i:i + UNITS_PER_TASK] for i in range(0, len(todo), UNITS_PER_TASK)]
-    init = (formula_name, settings.to_dict(), seed, [str(p) for p in files], str(out))
-    bar = tqdm(total=sum(len(m) for _, _, m in todo), desc=f"render {formula_name}", unit="img", disable=not progress)
+    init = (spec, categories, str(out))
+    bar = tqdm(total=sum(len(m) for _, _, m in todo), desc=f"render {formula.name}", unit="img", disable=not progress)
     pool = None
     try:
         on_device = renderer is not None
         if on_device:
-            jobs = _device_jobs(renderer, formula_name, categories, todo, settings, seed)
-        if workers == 1:
+            jobs = _device_jobs(renderer, todo)
+        if spec.workers == 1:
             _init_worker(*init)
             results = map(_store_rendered, jobs) if on_device else map(_render_units, tasks)
         else:
-            pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=init)
+            pool = worker_pool(spec.workers, _init_worker, init)
             results = (pool.imap(_store_rendered, jobs, chunksize=16) if on_device
                        else pool.imap_unordered(_render_units, tasks))
         for written, _ in results:

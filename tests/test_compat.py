@@ -4,8 +4,9 @@
 import numpy as np
 import pytest
 
-from fdsl.formulas.fractal import FractalDB, FractalRenderSettings
-from fdsl.formulas.ifs_maps import read_ifs_csv
+from fdsl.formulas.ifs.base import render_system
+from fdsl.formulas.ifs.fractal import FractalDB, FractalRenderSettings
+from fdsl.formulas.ifs.maps import read_ifs_csv
 from helpers import OFFICIAL_PARAMS
 
 OFFICIAL = OFFICIAL_PARAMS
@@ -68,7 +69,7 @@ def test_official_mode_ignores_the_instance_seed_for_points(official):
     settings = FractalRenderSettings(size=SIZE, points=POINTS, pad=PAD, draw="point-gray", compat="official")
     maps = np.ascontiguousarray(system[:, :6])
     uniforms = formula.render_context([system], settings)["uniforms"]
-    first, _ = formula.render_system(maps, system[:, 6], settings, 1, 2, uniforms)
-    second, _ = formula.render_system(maps, system[:, 6], settings, 99, 98, uniforms)
+    first, _ = render_system(maps, system[:, 6], settings, 1, 2, uniforms)
+    second, _ = render_system(maps, system[:, 6], settings, 99, 98, uniforms)
     assert np.array_equal(first, second)
     assert np.array_equal(first, published_point_gray(system, np.ones(6)))

@@ -164,7 +164,7 @@ def test_ofdb_categories_pass_the_fractaldb_filling_rate():
 
 
 def test_onepfrac_classes_perturb_one_base_and_fill_the_canvas():
-    from fdsl.formulas.onepfrac import base_system
+    from fdsl.formulas.ifs.onepfrac import base_system
 
     settings, result = _search("onepfrac", categories=4)
     base = base_system(11, settings)
@@ -180,9 +180,10 @@ def test_onepfrac_classes_perturb_one_base_and_fill_the_canvas():
 def test_ofdb_keeps_the_published_a_scale_quirk():
     formula = create_formula("ofdb")
     system = np.array([[0.5, 0.1, 0.2, 0.4, 0.1, 0.2, 0.5], [0.3, -0.2, 0.1, 0.6, -0.3, 0.1, 0.5]])
-    published = formula.maps_to_render(system, formula.RenderSettings())
-    assert np.allclose(published[:, 0], 0.2 * system[:, 0]) and np.array_equal(published[:, 1:], system[:, 1:6])
-    identity = formula.maps_to_render(system, formula.RenderSettings(a_scale=1.0))
+    published = formula.maps_for_draw(system, 0, formula.RenderSettings(), None)
+    # weights_0.4.csv row 0 scales a by 1 - 2 * 0.4 = 0.2 and leaves b..f alone.
+    assert np.allclose(published[:, 0], [0.1, 0.06]) and np.array_equal(published[:, 1:], system[:, 1:6])
+    identity = formula.maps_for_draw(system, 0, formula.RenderSettings(a_scale=1.0), None)
     assert np.array_equal(identity, system[:, :6])
 
 

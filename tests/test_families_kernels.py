@@ -7,9 +7,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from fdsl.formulas import create_formula
-from fdsl.formulas.contours import noise_table
-from fdsl.formulas.ifs_maps import sample_sigma_factor_system, sample_singular_values, sigma_factor_range
-from fdsl.kernels import noise, raster
+from fdsl.formulas.contour.base import noise_table
+from fdsl.formulas.ifs.maps import sample_sigma_factor_system, sample_singular_values, sigma_factor_range
+from fdsl.kernels.numba import noise, raster
 from fdsl.seeding import rng_for
 
 
@@ -52,7 +52,7 @@ def test_permutation_table_is_a_seeded_permutation():
 
 
 def test_broken_contours_erase_lines():
-    from fdsl.formulas.rcdb import RCDBParams
+    from fdsl.formulas.contour.rcdb import RCDBParams
 
     formula = create_formula("rcdb")
     params = RCDBParams(vertices=60, lines=80, noise=1.0, line_width=0.05, radius=20.0, oval_x=1.2, oval_y=1.3,

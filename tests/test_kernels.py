@@ -1,9 +1,9 @@
-"""Kernel-level facts of fdsl.kernels.ifs: masks, overwrite, divergence, degenerate axes, filling rate."""
+"""Kernel-level facts of fdsl.kernels.numba.ifs: masks, overwrite, divergence, degenerate axes, filling rate."""
 
 import numpy as np
 import pytest
 
-from fdsl.kernels import ifs as kernel
+from fdsl.kernels.numba import ifs as kernel
 
 GREY = np.full((1, 1), 127, dtype=np.uint8)
 NO_UNIFORMS = np.empty(0)

@@ -10,6 +10,7 @@ import pytest
 from fdsl.catalog import load_catalog
 from fdsl.errors import FdslError
 from fdsl.formulas import create_formula
+from fdsl.formulas.ifs.fractal import filling_rate
 from fdsl.search import search_categories, write_catalog
 
 SMALL = dict(points=20_000, size=128, fill_rate=0.15)
@@ -50,7 +51,7 @@ def test_accepted_categories_meet_the_filling_rate_and_others_do_not(tmp_path):
         assert score >= settings.fill_rate
         # The kernel's rate equals a plain re-computation with the same map choices.
         uniforms = np.random.RandomState(0).random_sample(settings.points)
-        fast = formula.filling_rate(system, settings, key=0, fixed_uniforms=uniforms)
+        fast = filling_rate(system, settings, key=0, fixed_uniforms=uniforms)
         assert fast == pytest.approx(_plain_filling_rate(system, settings.points, settings.size, settings.pad, uniforms))
     assert result.candidates > len(result.categories)  # most candidates are rejected, as published (~3 %)
 
@@ -62,7 +63,7 @@ def test_catalog_round_trip_and_manifest(tmp_path):
     out = tmp_path / "cat"
     write_catalog("fractal", settings, 5, result, out)
     assert sorted(p.name for p in out.iterdir()) == ["00000.csv", "00001.csv", "manifest.json"]
-    loaded = load_catalog(formula, out)
+    loaded = load_catalog(formula, out).categories
     for (_, original, _), back in zip(result.categories, loaded):
         assert np.array_equal(original, back)  # %.18e round-trips float64 exactly
     manifest = json.loads((out / "manifest.json").read_text())
@@ -72,7 +73,7 @@ def test_catalog_round_trip_and_manifest(tmp_path):
 
 
 def test_published_catalog_loads(official_params):
-    systems = load_catalog(create_formula("fractal"), official_params)
+    systems = load_catalog(create_formula("fractal"), official_params).categories
     assert len(systems) == 1000
     counts = np.bincount([len(s) for s in systems], minlength=8)
     # The reference's count of maps over the published categories.

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 from fdsl.errors import FdslError
 from fdsl.formulas import create_formula
-from fdsl.formulas.fractal import FractalRenderSettings
-from fdsl.gpu import create_torch_renderer, render_units, resolve_device
-from fdsl.kernels import torch_ifs
+from fdsl.formulas.ifs.fractal import FractalRenderSettings
+from fdsl.kernels.torch import ifs as torch_ifs
+from fdsl.specs import resolve_torch_device as resolve_device
+from fdsl.writer import render_units
 from helpers import OFFICIAL_PARAMS
 
 DATA = OFFICIAL_PARAMS
@@ -25,7 +23,7 @@ SMALL = dict(size=40, points=3000, pad=2)
 
 
 def renderer(categories=(TRIANGLE, SPIRAL), seed=0, **settings):
-    return create_torch_renderer("fractal", list(categories), FractalRenderSettings(**{**SMALL, **settings}), seed,
+    return create_formula("fractal").create_torch_renderer(list(categories), FractalRenderSettings(**{**SMALL, **settings}), seed,
                                  "cpu")
 
 
@@ -104,7 +102,7 @@ def test_flips_match_the_cpu_formula_views():
 def test_render_units_gives_writer_units_with_the_formula_file_names():
     r = renderer(flips=2)
     formula = create_formula("fractal")
-    results = render_units("fractal", [TRIANGLE, SPIRAL], [(1, 4), (0, 0)], r.settings, 0, "cpu", batch_size=1)
+    results = render_units(r, [(1, 4), (0, 0)], batch_size=1)
     names = [name for name, _ in results[0][0]]
     assert names == [formula.file_name(1, 4, v, r.settings) for v in range(2)]
     first, flipped = results[0][0][0][1], results[0][0][1][1]
@@ -133,7 +131,7 @@ def test_point_mode_lights_single_pixels_and_colour_mode_uses_the_palette():
     assert set(np.unique(gray)) == {0, 127}
     colour, _ = draw(renderer(draw="point-color"), [0], [0])
     assert colour.shape == (1, 40, 40, 3)
-    from fdsl.formulas.fractal import point_colours
+    from fdsl.formulas.ifs.base import point_colours
     palette = {tuple(c) for c in point_colours(True)} | {(0, 0, 0)}
     assert {tuple(p) for p in colour.reshape(-1, 3)} <= palette and len(np.unique(colour.reshape(-1, 3), axis=0)) > 10
 
@@ -150,7 +148,7 @@ def test_bad_requests_raise_one_line_errors():
     with pytest.raises(FdslError, match="compat"):
         renderer(compat="official")
     with pytest.raises(FdslError, match="no torch"):
-        create_torch_renderer("no-such-formula", [TRIANGLE], FractalRenderSettings(), 0, "cpu")
+        create_formula("rcdb").create_torch_renderer([TRIANGLE], create_formula("rcdb").RenderSettings(), 0, "cpu")
     with pytest.raises(FdslError, match="out of range"):
         renderer().render_draws(torch.tensor([2]), torch.tensor([0]))
     with pytest.raises(FdslError, match="NaN"):
@@ -167,8 +165,7 @@ def test_bad_requests_raise_one_line_errors():
 def test_agrees_with_the_numba_renderer_on_published_categories(mode):
     """Tolerances (docs/gpu.md): mean filling rate within 6% of numba's; mean occupied-pixel IoU
     at least 0.95 x the numba-vs-numba noise floor.  Small sizes here, so the bounds are loose."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from gpu_agreement import measure, summary
+    from fdsl.formulas.ifs.agreement import measure, summary
 
     formula = create_formula("fractal")
     categories = [formula.load_params(p) for p in sorted(DATA.glob("*.csv"))[:12]]
@@ -183,15 +180,15 @@ def test_cuda_gives_the_cpu_pixels():
     """Eager ops are IEEE float32 and exact integer ops on both devices: expected bit-identical."""
     settings = FractalRenderSettings(**SMALL, draw="patch-color")
     cats, draws = torch.tensor([0, 1, 1]), torch.tensor([0, 3, 11])
-    cpu, _ = create_torch_renderer("fractal", [TRIANGLE, SPIRAL], settings, 3, "cpu").render_draws(cats, draws)
-    gpu, _ = create_torch_renderer("fractal", [TRIANGLE, SPIRAL], settings, 3, "cuda").render_draws(cats, draws)
+    cpu, _ = create_formula("fractal").create_torch_renderer([TRIANGLE, SPIRAL], settings, 3, "cpu").render_draws(cats, draws)
+    gpu, _ = create_formula("fractal").create_torch_renderer([TRIANGLE, SPIRAL], settings, 3, "cuda").render_draws(cats, draws)
     mismatch = (cpu != gpu.cpu()).float().mean().item()
     assert mismatch == 0.0, f"{mismatch:.2%} of pixels differ between CPU and CUDA"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none visible to torch)")
 def test_cuda_compiled_step_is_deterministic_and_batch_independent():
-    r = create_torch_renderer("fractal", [TRIANGLE, SPIRAL], FractalRenderSettings(**SMALL), 3, "cuda")
+    r = create_formula("fractal").create_torch_renderer([TRIANGLE, SPIRAL], FractalRenderSettings(**SMALL), 3, "cuda")
     r.compiled = True
     batch, _ = r.render_draws(torch.tensor([0, 1, 1]), torch.tensor([0, 3, 11]))
     alone, _ = r.render_draws(torch.tensor([1]), torch.tensor([3]))

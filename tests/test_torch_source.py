@@ -9,8 +9,8 @@ import torch
 from fdsl.datasets import EpochSampler, FormulaDataset
 from fdsl.errors import FdslError
 from fdsl.formulas import create_formula
-from fdsl.formulas.fractal import FractalRenderSettings
-from fdsl.gpu_source import DeviceAugment, DeviceBatches, device_augment_for
+from fdsl.formulas.ifs.fractal import FractalRenderSettings
+from fdsl.data.device_batches import DeviceAugment, DeviceBatches, device_augment_for
 
 SYSTEMS = [
     np.array([[0.5, 0, 0, 0.5, 0, 0, 1 / 3], [0.5, 0, 0, 0.5, 0.5, 0, 1 / 3], [0.5, 0, 0, 0.5, 0.25, 0.5, 1 / 3]]),
@@ -141,7 +141,7 @@ def test_cuda_batches_equal_cpu_batches(dataset):
 
 def test_pretrain_engine_runs_with_render_device_cuda_wiring(tmp_path, dataset, monkeypatch):
     """The real training engine with --render-device cuda, the GPU check lifted so it runs here on the CPU."""
-    import fdsl.gpu_source as gpu_source
+    import fdsl.data.device_batches as gpu_source
     from fdsl.train import engine
     from fdsl.train.recipes import recipe_config
 

@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import math
 
-from fdsl.errors import FdslError
 from fdsl.formulas import create_formula, formula_names
 
 
@@ -56,8 +55,3 @@ def add_formula_subparsers(parser: argparse.ArgumentParser, which: str, add_comm
         add_common(sub)
         add_settings_arguments(sub, getattr(formula, which))
 
-
-def check_workers(workers: int) -> int:
-    if workers < 1:
-        raise FdslError(f"--workers must be at least 1, got {workers}")
-    return workers

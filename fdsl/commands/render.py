@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fdsl.commands.options import add_formula_subparsers, check_workers, settings_from_args
+from fdsl.commands.options import add_formula_subparsers, settings_from_args
 from fdsl.formulas import create_formula
-from fdsl.writer import Shard, render_dataset
+from fdsl.specs import Device, RenderSpec, Shard
+from fdsl.writer import render
 
 
 def _common(parser) -> None:
@@ -28,11 +29,10 @@ def add_parser(verbs) -> None:
 
 def run(args) -> int:
     formula = create_formula(args.formula)
-    settings = settings_from_args(formula.RenderSettings, args)
     shard = Shard.parse(args.shard)
-    report = render_dataset(args.formula, args.params, args.out, settings, seed=args.seed,
-                            workers=check_workers(args.workers), shard=shard, progress=not args.quiet,
-                            device=args.device)
+    spec = RenderSpec(formula, settings_from_args(formula.RenderSettings, args), seed=args.seed,
+                      workers=args.workers, shard=shard, device=Device.parse(args.device))
+    report = render(spec, args.params, args.out, progress=not args.quiet)
     if report.written == 0:
         print(f"nothing to do: all {report.skipped} images of this {'shard' if shard.count > 1 else 'dataset'} "
               f"are already in {args.out}")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fdsl.commands.options import add_formula_subparsers, check_workers, settings_from_args
+from fdsl.commands.options import add_formula_subparsers, settings_from_args
 from fdsl.formulas import create_formula
-from fdsl.search import search_categories, write_catalog
+from fdsl.search import save_catalog, search
+from fdsl.specs import MAX_CATEGORIES, SearchSpec
 
 
 def _common(parser) -> None:
-    parser.add_argument("--categories", type=int, default=1000, help="number of categories to find (default: 1000)")
+    parser.add_argument("--categories", type=int, default=1000, help=f"number of categories to find, at most {MAX_CATEGORIES:,} (default: 1000)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the candidate stream (default: 1)")
     parser.add_argument("--out", type=Path, required=True, help="new folder for the catalog")
     parser.add_argument("--workers", type=int, default=1, help="processes testing candidates (default: 1)")
@@ -25,13 +26,10 @@ def add_parser(verbs) -> None:
 
 def run(args) -> int:
     formula = create_formula(args.formula)
-    settings = settings_from_args(formula.SearchSettings, args)
-    if args.seed < 0:
-        from fdsl.errors import FdslError
-        raise FdslError(f"--seed must be >= 0, got {args.seed}")
-    result = search_categories(args.formula, settings, args.seed, args.categories, check_workers(args.workers),
-                               progress=not args.quiet)
-    manifest = write_catalog(args.formula, settings, args.seed, result, args.out)
+    spec = SearchSpec(formula, settings_from_args(formula.SearchSettings, args), args.seed, args.categories,
+                      args.workers)
+    result = search(spec, progress=not args.quiet)
+    manifest = save_catalog(spec, result, args.out)
     rate = len(result.categories) / max(result.candidates, 1)
     print(f"{len(result.categories)} categories from {result.candidates} candidates "
           f"({rate:.1%} accepted) in {result.seconds:.1f} s -> {args.out} ({manifest.name})")

@@ -1,7 +1,11 @@
-"""Formula families, registered by name: ``create_formula("fractal")``."""
+"""Formula families, registered by name: ``create_formula("fractal")``.
+
+One module per family; families that share a renderer live in a subpackage
+with their common base (``ifs/``: FractalDB, OFDB, 1p-frac; ``contour/``:
+RCDB, VisualAtom).
+"""
 
 from fdsl.formulas.base import Formula, Settings, create_formula, formula_names, option, register
-from fdsl.formulas import fractal  # noqa: F401  (registers the family)
-from fdsl.formulas import bezier, ofdb, onepfrac, perlin, rcdb, visual_atom  # noqa: F401,E402  (the other families)
+from fdsl.formulas import bezier, contour, ifs, perlin  # noqa: F401,E402  (register the families)
 
 __all__ = ["Formula", "Settings", "create_formula", "formula_names", "option", "register"]

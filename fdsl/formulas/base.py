@@ -9,6 +9,11 @@ Images of a category are numbered by (draw, view): a *draw* is one random
 render (seeded by ``rng_for(seed, "render", category, draw)``), a *view* is a
 deterministic transform of it (FractalDB's four flips).  Settings are plain
 dataclasses; their fields become command-line options (``option()``).
+
+A formula may also provide a batched torch renderer (``torch_renderer``), the
+twin of ``render_draw`` + ``view`` for GPUs; it lives beside the family and is
+imported only when asked for, so that the core needs no torch.  Formula
+objects hold no state (kernels own their scratch arrays): they pickle as is.
 """
 
 from __future__ import annotations
@@ -104,6 +109,33 @@ class Formula(ABC):
     def images_per_category(self, settings: Settings) -> int:
         return self.draws_per_category(settings) * self.views_per_draw(settings)
 
+    # ---- batched rendering on a torch device (optional) -------------------
+    def torch_renderer(self) -> type | None:
+        """The class of this family's batched torch renderer, or None.
+
+        Built as ``cls(categories, settings, seed, torch.device)``; the protocol (duck-typed):
+            draws_per_category() -> int, views_per_draw() -> int, num_categories -> int
+            render_draws(categories, draws) -> (uint8 images (B, H, W) or (B, H, W, 3), warnings: list[str | None])
+            view(images, views) -> images: view ``views[b]`` of row b (e.g. FractalDB's flips)
+            file_name(category, draw, view) -> str
+        All index arguments are (B,) int64 tensors; the images stay on the renderer's device.
+        """
+        return None
+
+    def create_torch_renderer(self, categories: list, settings: Settings, seed: int, device="cpu"):
+        """This family's batched renderer for these categories, on ``device``; FdslError if there is none."""
+        from fdsl.specs import check_seed, resolve_torch_device  # specs builds on this module
+
+        renderer = self.torch_renderer()
+        if renderer is None:
+            raise FdslError(f"formula '{self.name}' has no torch (GPU) renderer yet; render it on the CPU "
+                            f"(omit --device / --render-device), or use one of: {', '.join(torch_renderer_names())}")
+        if not categories:
+            raise FdslError("no categories to render: the catalog folder holds no parameter files")
+        check_seed(seed)
+        settings.validate()
+        return renderer(categories, settings, seed, resolve_torch_device(device))
+
 
 _REGISTRY: dict[str, type[Formula]] = {}
 
@@ -116,6 +148,11 @@ def register(cls: type[Formula]) -> type[Formula]:
 
 def formula_names() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def torch_renderer_names() -> list[str]:
+    """The families that can render on a torch device."""
+    return [name for name in formula_names() if _REGISTRY[name]().torch_renderer() is not None]
 
 
 def create_formula(name: str) -> Formula:

@@ -27,7 +27,7 @@ import numpy as np
 from fdsl.catalog import read_numeric_csv, write_numeric_csv
 from fdsl.errors import FdslError
 from fdsl.formulas.base import Formula, Settings, option, register
-from fdsl.kernels import raster
+from fdsl.kernels.numba import raster
 
 COLUMNS = 9
 MARGIN = 0.05

@@ -27,7 +27,7 @@ import numpy as np
 from fdsl.errors import FdslError
 from fdsl.formulas.base import Formula, Settings, option, register
 from fdsl.formulas.param_files import read_key_values, require_range, write_key_values
-from fdsl.kernels import noise as kernel
+from fdsl.kernels.numba import noise as kernel
 
 ASPECT_RANGE = (0.5, 2.0)
 PERSISTENCE_RANGE = (0.3, 0.8)

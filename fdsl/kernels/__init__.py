@@ -1,1 +1,4 @@
-"""Hot loops only: compiled array kernels that know nothing about formulas or files."""
+"""Hot loops only, by backend: ``numba/`` (compiled CPU kernels) and ``torch/`` (batched, CPU or CUDA).
+
+Arrays in, arrays out: nothing here knows about formulas, files or processes.
+"""

@@ -208,7 +208,7 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
         if config.render_device == "cpu":
             loader = _loader(keyed, sampler, config, config.batch_size, True, ctx)
         else:  # rendered and augmented on the GPU (docs/gpu.md)
-            from fdsl.gpu_source import device_batches
+            from fdsl.data.device_batches import device_batches
             loader = device_batches(train_set, sampler, config, ctx.device, labels if config.label_noise else None)
         started = time.perf_counter()
         bar = tqdm(total=steps_per_epoch, initial=step - epoch * steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}",

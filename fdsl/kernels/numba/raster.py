@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from fdsl.kernels.counter_rng import mix64, uniform01
-from fdsl.kernels.noise import perlin1
+from fdsl.kernels.numba.counter_rng import mix64, uniform01
+from fdsl.kernels.numba.noise import perlin1
 
 # Positions at which the 1D noise is sampled: U(0, 10^4), as published.
 NOISE_POSITION_RANGE = 10_000.0

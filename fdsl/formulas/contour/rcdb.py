@@ -14,15 +14,14 @@ pre-training effect.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 
 from fdsl.errors import FdslError
-from fdsl.formulas.base import Formula, Settings, option, register
-from fdsl.formulas.contours import (REFERENCE_SIZE, ContourRenderSettings, check_contour_geometry,
-                                     draw_contours)
-from fdsl.formulas.param_files import read_key_values, require_range, write_key_values
+from fdsl.formulas.base import Settings, option, register
+from fdsl.formulas.contour.base import (REFERENCE_SIZE, ContourFormula, ContourRenderSettings,
+                                        check_contour_geometry, check_noise_and_width, draw_contours)
+from fdsl.formulas.param_files import require_range
 
 WHITE = 255
 # Published per-instance ranges (also used by the search): radius randint(0, 100),
@@ -70,10 +69,7 @@ class RCDBSearchSettings(Settings):
                             f"{acceptance:.1e} of candidates; use a mean between 1 and --max-vertices")
         if not (1 <= self.max_lines <= 100_000):
             raise FdslError(f"--max-lines must be between 1 and 100000, got {self.max_lines}")
-        if not (0 <= self.max_noise <= 1000):
-            raise FdslError(f"--max-noise must be in [0, 1000], got {self.max_noise}")
-        if not (0 <= self.max_line_width <= 1000):
-            raise FdslError(f"--max-line-width must be in [0, 1000], got {self.max_line_width}")
+        check_noise_and_width(self.max_noise, self.max_line_width)
 
 
 @dataclasses.dataclass
@@ -96,11 +92,13 @@ def draw_placement(rng: np.random.Generator) -> tuple[float, float, float, float
 
 
 @register
-class RCDB(Formula):
+class RCDB(ContourFormula):
     name = "rcdb"
     summary = "RCDB: radial contour categories on white, 512 px (Kataoka et al. 2022)"
     SearchSettings = RCDBSearchSettings
     RenderSettings = RCDBRenderSettings
+    Params = RCDBParams
+    family = "RCDB"
 
     def sample_category(self, rng, settings: RCDBSearchSettings, context):
         vertices = int(rng.exponential(settings.mean_vertices))
@@ -112,17 +110,8 @@ class RCDB(Formula):
         radius, oval_x, oval_y, centre_x, centre_y = draw_placement(rng)
         return RCDBParams(vertices, lines, noise, line_width, radius, oval_x, oval_y, centre_x, centre_y), 1.0
 
-    def save_params(self, params: RCDBParams, path: Path) -> None:
-        write_key_values(params, path)
-
-    def load_params(self, path: Path) -> RCDBParams:
-        return read_key_values(RCDBParams, path, "RCDB")
-
     def describe_params(self, params: RCDBParams) -> dict:
         return {"vertices": params.vertices, "lines": params.lines}
-
-    def draws_per_category(self, settings: RCDBRenderSettings) -> int:
-        return settings.instances
 
     def render_draw(self, params: RCDBParams, draw, rng, settings: RCDBRenderSettings, context):
         placement = (params.radius, params.oval_x, params.oval_y, params.centre_x, params.centre_y)
@@ -137,6 +126,3 @@ class RCDB(Formula):
             independent_xy=True, bias=np.zeros(params.vertices), background=WHITE, rng=rng,
             break_rate=settings.break_rate)
         return image, None
-
-    def file_name(self, category, draw, view, settings):
-        return f"{category:05d}_{draw:04d}.png"

@@ -20,9 +20,10 @@ import torch
 import torch.nn.functional as F
 
 from fdsl.errors import FdslError
-from fdsl.gpu import create_torch_renderer, resolve_device
-from fdsl.kernels.torch_ifs import absorb, stream_keys
+from fdsl.formulas import create_formula
+from fdsl.kernels.torch.ifs import absorb, stream_keys
 from fdsl.seeding import kernel_key
+from fdsl.specs import resolve_torch_device
 
 
 class DeviceAugment:
@@ -120,8 +121,8 @@ def _below(word: torch.Tensor, n: int) -> torch.Tensor:
 class DeviceBatches:
     """Iterable of (images float32 (B, 3, S, S), labels int64 (B,)) on ``device`` for one epoch at a time.
 
-    dataset: a ``fdsl.datasets.FormulaDataset`` (only its formula name, categories,
-    settings, seed and ``instances`` are used: the images are rendered here).
+    dataset: a ``fdsl.datasets.FormulaDataset`` (its formula name, categories,
+    settings, seed, ``instances`` and ``image_index`` are used: the images are rendered here).
     sampler: its ``EpochSampler``; ``set_epoch`` is forwarded to it.
     targets: optional labels per dataset index (e.g. with label noise); default: the category.
     augment_seed: seed of crops and flips (the training seed); default: the dataset's seed.
@@ -134,10 +135,13 @@ class DeviceBatches:
             raise FdslError(f"--batch-size must be at least 1, got {batch_size}")
         self.dataset, self.sampler, self.batch_size, self.augment = dataset, sampler, batch_size, augment
         self.drop_last = drop_last
-        self.device = resolve_device(device)
-        self.renderer = create_torch_renderer(dataset.formula_name, dataset.categories, dataset.settings,
-                                              dataset.seed, self.device)
+        self.device = resolve_torch_device(device)
+        self.renderer = create_formula(dataset.formula_name).create_torch_renderer(
+            dataset.categories, dataset.settings, dataset.seed, self.device)
         self.renderer.compiled = compiled
+        # The dataset's own choice of images per instance, as a device table (no per-batch host calls).
+        self.image_of_instance = torch.tensor([dataset.image_index(i) for i in range(dataset.instances)],
+                                              dtype=torch.int64, device=self.device)
         self.augment_key = kernel_key(dataset.seed if augment_seed is None else augment_seed, "augment-torch")
         self.targets = None if targets is None else torch.as_tensor(targets, dtype=torch.int64, device=self.device)
 
@@ -149,10 +153,11 @@ class DeviceBatches:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def items(self, indices: torch.Tensor):
-        """Dataset indices -> (categories, draws, views, labels), as FormulaDataset maps them."""
+        """Dataset indices -> (categories, draws, views, labels), as FormulaDataset.render maps them."""
         ds = self.dataset
+        # Index = category * instances + instance, the dataset's layout (its __len__ and render()).
         categories, instances = indices // ds.instances, indices % ds.instances
-        image_index = instances * ds.available // ds.instances
+        image_index = self.image_of_instance[instances]
         labels = categories if self.targets is None else self.targets[indices]
         return categories, image_index // ds.views, image_index % ds.views, labels
 

@@ -18,9 +18,9 @@ import numpy as np
 
 from fdsl.errors import FdslError
 from fdsl.formulas.base import Settings, option, register
-from fdsl.formulas.fractal import check_canvas
-from fdsl.formulas.ifs_maps import determinant_probabilities, sample_sigma_system
-from fdsl.formulas.ofdb import IFSImageSettings, SingleImageIFS
+from fdsl.formulas.ifs.base import check_canvas, render_system
+from fdsl.formulas.ifs.maps import determinant_probabilities, sample_sigma_system
+from fdsl.formulas.ifs.ofdb import IFSImageSettings, SingleImageIFS
 from fdsl.seeding import rng_for
 
 # The published sampler draws alpha within +-0.1 of sigma.
@@ -80,7 +80,7 @@ class OnePFrac(SingleImageIFS):
         system = np.column_stack([maps, determinant_probabilities(maps)])
         image_settings = IFSImageSettings(size=settings.size, points=settings.points, pad=settings.pad)
         chain_key, mask_key = (np.uint64(k) for k in rng.integers(0, 2**64, size=2, dtype=np.uint64))
-        image, _ = self.render_system(np.ascontiguousarray(maps), system[:, 6], image_settings, chain_key, mask_key)
+        image, _ = render_system(np.ascontiguousarray(maps), system[:, 6], image_settings, chain_key, mask_key)
         fill = float(np.count_nonzero(image > 1)) / image.size
         if fill > settings.min_fill:
             return system, fill

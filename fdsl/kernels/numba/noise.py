@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from fdsl.kernels.counter_rng import mix64
+from fdsl.kernels.numba.counter_rng import mix64
 
 TABLE_SIZE = 256
 # The unscaled noise over the contour table (key 0) has sd 1.2037 at random positions (sampled over 2e5):

@@ -1,8 +1,9 @@
 """FractalDB on a torch device: the batched twin of FractalDB.render_draw + FractalDB.view.
 
-The same instance plan as the CPU renderer (25 weight rows x patch draws x
-flips, the published rescale, patch and colour rules), with the chaos game
-run as parallel chains (fdsl.kernels.torch_ifs).  Images are keyed by
+The same instance plan as the CPU renderer, taken from the formula (weight
+rows, draws per row, flips, warnings, file names; the published rescale,
+patch and colour rules), with the chaos game run as parallel chains
+(fdsl.kernels.torch.ifs).  Images are keyed by
 (seed, category, draw) only, so any batch gives the same image for the same
 (category, draw).  They are *statistically* equal to the numba renderer's,
 not pixel-equal: the random streams differ (see docs/gpu.md).
@@ -14,11 +15,10 @@ import numpy as np
 import torch
 
 from fdsl.errors import FdslError
-from fdsl.formulas import create_formula
-from fdsl.formulas.fractal import FractalRenderSettings, point_colours
-from fdsl.formulas.ifs_maps import weight_rows
-from fdsl.gpu import register_torch_renderer
-from fdsl.kernels import torch_ifs
+from fdsl.formulas.ifs.base import draw_warning, point_colours
+from fdsl.formulas.ifs.fractal import FLIPS, FractalDB, FractalRenderSettings, draws_per_row
+from fdsl.formulas.ifs.maps import weight_rows
+from fdsl.kernels.torch import ifs as torch_ifs
 from fdsl.seeding import kernel_key
 
 # Separates the torch renderer's streams from the CPU renderer's rng_for(seed, "render", ...).
@@ -40,14 +40,13 @@ def category_tables(categories: list[np.ndarray]):
     return maps, cumulative, counts
 
 
-@register_torch_renderer("fractal")
 class FractalTorchRenderer:
     def __init__(self, categories: list, settings: FractalRenderSettings, seed: int, device: torch.device,
                  layout: torch_ifs.ChainLayout = torch_ifs.ChainLayout()):
         if settings.compat != "none":
             raise FdslError("--compat official replays the published single-chain random sequence; the torch "
                             "renderer runs parallel chains: use --compat none, or render on the CPU")
-        self.formula = create_formula("fractal")
+        self.formula = FractalDB()
         self.settings = settings
         self.device = device
         self.layout = layout
@@ -59,7 +58,8 @@ class FractalTorchRenderer:
         self.weights = torch.tensor(weight_rows(settings.weight_delta), dtype=torch.float32, device=device)
         self.colours = torch.tensor(point_colours(settings.colour_mode), device=device)
         self.base_key = kernel_key(seed, STREAM_NAME)
-        self.draws_per_row = settings.patches if settings.patch_mode else 1
+        self.draws_per_row = draws_per_row(settings)
+        self.flips = torch.tensor(FLIPS, device=device)  # (view, [rows, columns])
         # torch.compile the chain step (fused kernels on CUDA; deterministic, not bit-equal to eager).
         self.compiled = False
 
@@ -102,20 +102,14 @@ class FractalTorchRenderer:
         return images, (self._warnings(rendered) if warnings else None)
 
     def _warnings(self, rendered: torch_ifs.RenderedBatch) -> list:
-        points = self.settings.points
-        notes = []
-        for valid, degenerate in zip(rendered.valid_points.tolist(), rendered.degenerate.tolist()):
-            if valid < points:
-                notes.append(f"diverged: kept {valid} of {points} points (dropped each divergent chain from "
-                             f"{torch_ifs.STEPS_DROPPED_BEFORE_DIVERGENCE} steps before its first divergent point)")
-            elif degenerate:
-                notes.append("degenerate: the attractor is a line; that axis was drawn on the pad")
-            else:
-                notes.append(None)
-        return notes
+        dropped = (f"dropped each divergent chain from {torch_ifs.STEPS_DROPPED_BEFORE_DIVERGENCE} steps before "
+                   "its first divergent point")
+        return [draw_warning(valid, self.settings.points, degenerate, dropped)
+                for valid, degenerate in zip(rendered.valid_points.tolist(), rendered.degenerate.tolist())]
 
     def view(self, images: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
-        """FractalDB's flips per row: 0 as is, 1 top-bottom, 2 left-right, 3 both."""
-        views = views.to(images.device).reshape(-1, *([1] * (images.dim() - 1)))
-        images = torch.where((views == 1) | (views == 3), images.flip(1), images)
-        return torch.where((views == 2) | (views == 3), images.flip(2), images)
+        """FractalDB's flips (``FLIPS``), one view per row."""
+        flips = self.flips.to(images.device)[views.to(images.device)]
+        shape = (-1, *([1] * (images.dim() - 1)))
+        images = torch.where(flips[:, 0].reshape(shape), images.flip(1), images)
+        return torch.where(flips[:, 1].reshape(shape), images.flip(2), images)

@@ -1,23 +1,26 @@
-"""What RCDB and VisualAtom share: radial contours drawn on a square canvas.
+"""What RCDB and VisualAtom share: radial contours drawn on a square canvas, one family base.
 
 Both families grow one polygon outward, line after line (RCDB: "lines",
 VisualAtom: "orbits"), and draw every state as a closed 1-pixel polyline.
 Parameters are in the published 512-pixel units; ``--size`` scales the whole
 drawing (radius, noise, centre), so a smaller render is the same picture,
-smaller, with lines still 1 pixel wide.
+smaller, with lines still 1 pixel wide.  A category is one key,value file
+(a frozen dataclass, ``ContourFormula.Params``); instance i is draw i.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from fdsl.errors import FdslError
-from fdsl.formulas.base import Settings, option
-from fdsl.formulas.param_files import require_range
-from fdsl.kernels import raster
-from fdsl.kernels.noise import gradients1, permutation_table
+from fdsl.formulas.base import Formula, Settings, option
+from fdsl.formulas.param_files import read_key_values, require_range, write_key_values
+from fdsl.kernels.numba import raster
+from fdsl.kernels.numba.noise import gradients1, permutation_table
 
 REFERENCE_SIZE = 512
 MAX_SIZE = 8192
@@ -44,6 +47,14 @@ def check_positive_range(low_name: str, low, high_name: str, high, minimum) -> N
         raise FdslError(f"--{low_name.replace('_', '-')} must be at least {minimum}, got {low}")
     if high < low:
         raise FdslError(f"--{high_name.replace('_', '-')} ({high}) is below --{low_name.replace('_', '-')} ({low})")
+
+
+def check_noise_and_width(max_noise: float, max_line_width: float) -> None:
+    """The search ranges RCDB and VisualAtom share."""
+    if not (0 <= max_noise <= 1000):
+        raise FdslError(f"--max-noise must be in [0, 1000], got {max_noise}")
+    if not (0 <= max_line_width <= 1000):
+        raise FdslError(f"--max-line-width must be in [0, 1000], got {max_line_width}")
 
 
 _tables: dict[int, np.ndarray] = {}
@@ -89,3 +100,22 @@ def draw_contours(*, size: int, vertices: int, lines: int, radius: float, oval_x
                                 centre_y * scale, scale, noise_key, grey_key, break_key, break_rate,
                                 np.uint8(background), noise_table())
     return canvas
+
+
+class ContourFormula(Formula):
+    """A radial-contour family: parameters in a key,value file, ``--instances`` draws per category."""
+
+    Params: ClassVar[type]  # the frozen dataclass of one category (its field order is the file's row order)
+    family: ClassVar[str]   # how error messages name the file format
+
+    def save_params(self, params, path: Path) -> None:
+        write_key_values(params, path)
+
+    def load_params(self, path: Path):
+        return read_key_values(self.Params, path, self.family)
+
+    def draws_per_category(self, settings: ContourRenderSettings) -> int:
+        return settings.instances
+
+    def file_name(self, category, draw, view, settings):
+        return f"{category:05d}_{draw:04d}.png"

@@ -13,15 +13,15 @@ published code, the category parameters are written (one key,value file each).
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 
 from fdsl.errors import FdslError
-from fdsl.formulas.base import Formula, Settings, option, register
-from fdsl.formulas.contours import (REFERENCE_SIZE, ContourRenderSettings, check_contour_geometry,
-                                     check_positive_range, draw_contours)
-from fdsl.formulas.param_files import read_key_values, require_range, write_key_values
+from fdsl.formulas.base import Settings, option, register
+from fdsl.formulas.contour.base import (REFERENCE_SIZE, ContourFormula, ContourRenderSettings,
+                                        check_contour_geometry, check_noise_and_width, check_positive_range,
+                                        draw_contours)
+from fdsl.formulas.param_files import require_range
 
 BLACK = 0
 SINE_AMPLITUDE = 0.5
@@ -71,10 +71,7 @@ class VisualAtomSearchSettings(Settings):
         if not (1 <= self.max_frequency <= 100_000):
             raise FdslError(f"--max-frequency must be between 1 and 100000 (two different frequencies), "
                             f"got {self.max_frequency}")
-        if not (0 <= self.max_noise <= 1000):
-            raise FdslError(f"--max-noise must be in [0, 1000], got {self.max_noise}")
-        if not (0 <= self.max_line_width <= 1000):
-            raise FdslError(f"--max-line-width must be in [0, 1000], got {self.max_line_width}")
+        check_noise_and_width(self.max_noise, self.max_line_width)
 
 
 def draw_centre(rng: np.random.Generator) -> tuple[float, float]:
@@ -88,11 +85,13 @@ def sine_bias(params: VisualAtomParams) -> np.ndarray:
 
 
 @register
-class VisualAtom(Formula):
+class VisualAtom(ContourFormula):
     name = "visual-atom"
     summary = "VisualAtom: contours from two sine waves on black, 512 px (Takashima et al. 2023)"
     SearchSettings = VisualAtomSearchSettings
     RenderSettings = ContourRenderSettings
+    Params = VisualAtomParams
+    family = "VisualAtom"
 
     def sample_category(self, rng, settings: VisualAtomSearchSettings, context):
         vertices = int(rng.integers(settings.min_vertices, settings.max_vertices + 1))
@@ -110,18 +109,9 @@ class VisualAtom(Formula):
                                   centre_x, centre_y)
         return params, 1.0
 
-    def save_params(self, params: VisualAtomParams, path: Path) -> None:
-        write_key_values(params, path)
-
-    def load_params(self, path: Path) -> VisualAtomParams:
-        return read_key_values(VisualAtomParams, path, "VisualAtom")
-
     def describe_params(self, params: VisualAtomParams) -> dict:
         return {"vertices": params.vertices, "orbits": params.orbits,
                 "frequencies": [params.frequency_1, params.frequency_2]}
-
-    def draws_per_category(self, settings: ContourRenderSettings) -> int:
-        return settings.instances
 
     def render_draw(self, params: VisualAtomParams, draw, rng, settings: ContourRenderSettings, context):
         centre_x, centre_y = (params.centre_x, params.centre_y) if draw == 0 else draw_centre(rng)
@@ -132,6 +122,3 @@ class VisualAtom(Formula):
             noise_scale=params.noise, noise_shift=params.noise, line_width=params.line_width,
             independent_xy=False, bias=sine_bias(params), background=BLACK, rng=rng)
         return image, None
-
-    def file_name(self, category, draw, view, settings):
-        return f"{category:05d}_{draw:04d}.png"

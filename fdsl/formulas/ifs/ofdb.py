@@ -9,7 +9,8 @@ default, so the images match the released dataset, and ``--a-scale 1``
 renders the searched systems unchanged.
 
 ``IFSImageSettings`` and ``SingleImageIFS`` are shared with 1p-frac: IFS
-families whose every class is a few images of one system, no weight rows.
+families whose every class is a few plain images of one system (no weight
+rows, no flips).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import numpy as np
 
 from fdsl.errors import FdslError
 from fdsl.formulas.base import option, register
-from fdsl.formulas.fractal import FractalDB, IFSCanvasSettings, map_choice_uniforms, point_colours
+from fdsl.formulas.ifs.base import IFSCanvasSettings, IFSFormula
+from fdsl.formulas.ifs.fractal import FractalSearchSettings, sample_by_filling_rate
 
 # weights_0.4.csv row 0: parameter a times 1 - 2 * 0.4.
 PUBLISHED_A_SCALE = 0.2
@@ -48,40 +50,24 @@ class OFDBRenderSettings(IFSImageSettings):
             raise FdslError(f"--a-scale must be non-zero and at most 10 in size, got {self.a_scale}")
 
 
-class SingleImageIFS(FractalDB):
-    """A FractalDB whose categories render as a few plain images of their system: no weight rows, no flips."""
-
-    def render_context(self, categories, settings: IFSImageSettings):
-        return {"uniforms": map_choice_uniforms(settings), "colours": point_colours(settings.colour_mode)}
+class SingleImageIFS(IFSFormula):
+    """Categories that render as ``--instances`` plain images of their system: no weight rows, no flips."""
 
     def draws_per_category(self, settings: IFSImageSettings) -> int:
         return settings.instances
-
-    def views_per_draw(self, settings) -> int:
-        return 1
-
-    def view(self, image, view, settings):
-        return image
-
-    def maps_to_render(self, params: np.ndarray, settings) -> np.ndarray:
-        return params[:, :6]
-
-    def render_draw(self, params, draw, rng, settings: IFSImageSettings, context):
-        if context is None:
-            context = self.render_context([params], settings)
-        maps = np.ascontiguousarray(self.maps_to_render(params, settings))
-        chain_key, mask_key = (np.uint64(k) for k in rng.integers(0, 2**64, size=2, dtype=np.uint64))
-        return self.render_system(maps, params[:, 6], settings, chain_key, mask_key,
-                                  context["uniforms"], context["colours"])
 
 
 @register
 class OFDB(SingleImageIFS):
     name = "ofdb"
     summary = "OFDB: FractalDB search, one image per category (Nakamura et al. 2023)"
+    SearchSettings = FractalSearchSettings
     RenderSettings = OFDBRenderSettings
 
-    def maps_to_render(self, params, settings: OFDBRenderSettings):
+    def sample_category(self, rng, settings: FractalSearchSettings, context):
+        return sample_by_filling_rate(rng, settings)
+
+    def maps_for_draw(self, params, draw, settings: OFDBRenderSettings, context):
         maps = np.array(params[:, :6])
         maps[:, 0] *= settings.a_scale
         return maps

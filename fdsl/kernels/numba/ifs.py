@@ -28,7 +28,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from fdsl.kernels.counter_rng import mix64
+from fdsl.kernels.numba.counter_rng import mix64
 
 # A point farther than this from the origin is treated as divergent: past it the
 # rescale loses all structure (and a few steps later the chain overflows to inf).

@@ -41,7 +41,7 @@ import torch
 
 # A point farther than this from the origin counts as divergent (float32 overflows at 3.4e38).
 DIVERGENCE_LIMIT = 1e30
-# As the published renderer (and fdsl.kernels.ifs): drop the 100 steps before a chain's divergence.
+# As the published renderer (and fdsl.kernels.numba.ifs): drop the 100 steps before a chain's divergence.
 STEPS_DROPPED_BEFORE_DIVERGENCE = 100
 
 _UINT32 = 1 << 32

@@ -1,0 +1,1 @@
+"""Compiled CPU kernels (numba, no fast-math: bit-identical on every machine)."""

@@ -1,0 +1,34 @@
+"""Scratch arrays for the IFS kernels, owned here so that formula objects hold no state.
+
+A chain of n points needs x, y and map-choice arrays of n entries, and the
+filling-rate count a size x size scratch canvas.  Allocating them per image
+would cost more than some renders, so each thread keeps the largest it has
+needed and reuses it.  Thread-local, because the kernels release the GIL.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+_local = threading.local()
+
+
+def chain_arrays(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, y (float64) and map-choice (int32) arrays of at least n entries; the contents are garbage."""
+    arrays = getattr(_local, "chain", None)
+    if arrays is None or arrays[0].shape[0] < n:
+        arrays = (np.empty(n), np.empty(n), np.empty(n, dtype=np.int32))
+        _local.chain = arrays
+    return arrays
+
+
+def square_scratch(size: int) -> np.ndarray:
+    """A (size, size) uint8 array; the contents are garbage."""
+    scratch = getattr(_local, "scratch", None)
+    if scratch is None:
+        scratch = _local.scratch = {}
+    if size not in scratch:
+        scratch[size] = np.empty((size, size), dtype=np.uint8)
+    return scratch[size]

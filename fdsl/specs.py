@@ -1,0 +1,148 @@
+"""What a search or a render is asked to do, built once at the command-line boundary and checked there.
+
+The command line (or a script) turns its strings into these small frozen
+dataclasses; the search loop, the writer and the device path below take them
+as they are, so a formula name, a seed or a device string is parsed and
+checked in one place.  They pickle (formula objects hold no state), which is
+how worker processes receive them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fdsl.errors import FdslError
+from fdsl.formulas import Formula, Settings, create_formula
+
+# A search needs at least one candidate per category and usually dozens: beyond this it would run for weeks.
+MAX_CATEGORIES = 10_000_000
+
+
+def check_seed(seed: int, flag: str = "--seed") -> int:
+    if seed < 0:
+        raise FdslError(f"{flag} must be >= 0, got {seed}")
+    return seed
+
+
+def check_workers(workers: int) -> int:
+    if workers < 1:
+        raise FdslError(f"--workers must be at least 1, got {workers}")
+    return workers
+
+
+def check_categories(categories: int) -> int:
+    if categories < 1:
+        raise FdslError(f"--categories must be at least 1, got {categories}")
+    if categories > MAX_CATEGORIES:
+        raise FdslError(f"--categories {categories} is above the {MAX_CATEGORIES:,} limit (FractalDB-10k has 10,000); "
+                        "ask for fewer categories")
+    return categories
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``index`` of ``count``: the units u with u % count == index."""
+
+    index: int = 0
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str | None) -> "Shard":
+        if not text:
+            return cls()
+        try:
+            index, count = (int(part) for part in text.split("/"))
+        except ValueError:
+            raise FdslError(f"--shard must look like K/N (e.g. 0/4), got '{text}'") from None
+        if not (count >= 1 and 0 <= index < count):
+            raise FdslError(f"--shard {text}: need 0 <= K < N, e.g. 0/{max(count, 1)}")
+        return cls(index, count)
+
+    def manifest_name(self) -> str:
+        return "manifest.json" if self.count == 1 else f"manifest-shard-{self.index}-of-{self.count}.json"
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where images are rendered.
+
+    ``backend`` "numba": the compiled CPU kernels inside the worker processes
+    (``--device cpu``, the default).  ``backend`` "torch": the formula's batched
+    torch renderer on ``torch_name`` ("cuda", "cuda:1", or "cpu" for
+    ``--device torch-cpu``), the workers only encoding PNGs.
+    """
+
+    backend: str = "numba"
+    torch_name: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "Device":
+        if text == "cpu":
+            return cls()
+        name = "cpu" if text == "torch-cpu" else text
+        resolve_torch_device(name)  # a missing GPU is refused here, before any work
+        return cls("torch", name)
+
+    @property
+    def renderer(self) -> str:
+        """The renderer recorded in a dataset's manifest (a folder never mixes the two)."""
+        return self.backend
+
+
+def resolve_torch_device(name):
+    """'cpu', 'cuda' or 'cuda:N' as a torch.device; FdslError when that device is not there."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise FdslError(f"unknown device '{name}'; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise FdslError(f"device '{name}': torch sees no CUDA GPU here; run on the CPU instead")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise FdslError(f"device '{name}': only {torch.cuda.device_count()} CUDA device(s) visible; "
+                            f"use cuda:0..cuda:{torch.cuda.device_count() - 1}")
+    elif device.type != "cpu":
+        raise FdslError(f"device '{name}' is not supported; use cpu, cuda or cuda:N")
+    return device
+
+
+def _formula(formula: Formula | str) -> Formula:
+    return create_formula(formula) if isinstance(formula, str) else formula
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """Find ``categories`` categories of ``formula`` from the candidate stream of ``seed``."""
+
+    formula: Formula
+    settings: Settings
+    seed: int
+    categories: int
+    workers: int = 1
+
+    def __post_init__(self):
+        object.__setattr__(self, "formula", _formula(self.formula))
+        check_categories(self.categories)
+        check_workers(self.workers)
+        check_seed(self.seed)
+        self.settings.validate()
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """Render every image of a catalog with ``formula``'s ``settings`` from ``seed``."""
+
+    formula: Formula
+    settings: Settings
+    seed: int = 0
+    workers: int = 1
+    shard: Shard = field(default_factory=Shard)
+    device: Device = field(default_factory=Device)
+
+    def __post_init__(self):
+        object.__setattr__(self, "formula", _formula(self.formula))
+        check_workers(self.workers)
+        check_seed(self.seed)
+        self.settings.validate()

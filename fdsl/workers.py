@@ -1,0 +1,22 @@
+"""Worker processes for search and render: spawned (no inherited state), quiet on Ctrl-C.
+
+Ctrl-C reaches every process of the terminal's process group.  Workers ignore
+it, so only the parent sees the KeyboardInterrupt: it stops the pool and the
+command prints one line and exits 130, with no traceback from each worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+
+
+def _quiet_initializer(initializer, *initargs) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    initializer(*initargs)
+
+
+def worker_pool(workers: int, initializer, initargs: tuple):
+    """A spawn-context pool of ``workers`` processes, each set up by ``initializer(*initargs)``."""
+    return multiprocessing.get_context("spawn").Pool(workers, initializer=_quiet_initializer,
+                                                     initargs=(initializer, *initargs))
