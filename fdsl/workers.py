@@ -18,5 +18,16 @@ def _quiet_initializer(initializer, *initargs) -> None:
 
 def worker_pool(workers: int, initializer, initargs: tuple):
     """A spawn-context pool of ``workers`` processes, each set up by ``initializer(*initargs)``."""
-    return multiprocessing.get_context("spawn").Pool(workers, initializer=_quiet_initializer,
-                                                     initargs=(initializer, *initargs))
+    # Spawned while the parent ignores SIGINT, the workers start ignoring it too (an ignored signal stays
+    # ignored across exec, and Python then installs no KeyboardInterrupt handler): no window during their
+    # imports.  The initializer repeats it for start methods that do not exec.
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals are not ours to change
+        previous = None
+    try:
+        return multiprocessing.get_context("spawn").Pool(workers, initializer=_quiet_initializer,
+                                                         initargs=(initializer, *initargs))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data folder (skipped when absent) and tiny catalogs."""
+"""Shared fixtures: the real data folder (skipped when absent), the vendored published categories, tiny catalogs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import OFFICIAL_PARAMS, make_catalog
+from helpers import OFFICIAL_PARAMS, OFFICIAL_SAMPLE, make_catalog
 
 
 @pytest.fixture(scope="session")
@@ -18,12 +18,12 @@ def official_params() -> Path:
 
 
 @pytest.fixture
-def official_subset(official_params, tmp_path) -> Path:
-    """Three published categories, copied so tests can point --params at them."""
+def official_subset(tmp_path) -> Path:
+    """Three published categories (vendored), copied so tests can point --params at them."""
     folder = tmp_path / "official3"
     folder.mkdir()
     for name in ("00000.csv", "00001.csv", "00002.csv"):
-        shutil.copy(official_params / name, folder / name)
+        shutil.copy(OFFICIAL_SAMPLE / name, folder / name)
     return folder
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fdsl.cli import main
+from fdsl.shared_data import shared_data_dir
 
-# ../shared/data beside the checkout: present on the project's machines, absent on a user's.
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# $FDSL_SHARED_DATA, default ../shared/data beside the checkout: present on the project's machines, absent on a user's.
+SHARED_DATA = shared_data_dir()
 OFFICIAL_PARAMS = SHARED_DATA / "fractaldb1k-official-params"
+# Fifteen of the published FractalDB-1k categories (MIT, AIST; LICENSE beside them), vendored so the
+# pixel-exact checks against the published renderer run on every clone.
+OFFICIAL_SAMPLE = Path(__file__).resolve().parent / "fixtures" / "fractaldb1k-official-params"
 
 
 def make_catalog(out: Path, seed: int, categories: int, **search) -> Path:

@@ -94,18 +94,42 @@ def test_preview_bad_input(tmp_path, capsys):
 
 
 def test_preview_of_dataset_and_catalog(tiny_catalog, tmp_path, capsys):
+    import numpy as np
     from PIL import Image
 
     sheet = tmp_path / "catalog.png"
     assert run_cli(capsys, "preview", tiny_catalog, "--out", sheet, "--columns", "4", "--tile", "32")[0] == 0
     image = Image.open(sheet)
     assert image.size == (48 + 4 * 34, 3 * 34)
-    import numpy as np
-
     assert np.asarray(image.convert("L")).max() > 100  # fractals, not a blank sheet
 
+    dataset = tmp_path / "ds"
+    assert run_cli(capsys, "render", "fractal", "--params", tiny_catalog, "--out", dataset, "--size", "32",
+                   "--points", "500", "--patches", "1", "--flips", "1", "--quiet")[0] == 0
+    sheet = tmp_path / "dataset.png"
+    assert run_cli(capsys, "preview", dataset, "--out", sheet, "--rows", "2", "--columns", "3", "--tile", "32")[0] == 0
+    pixels = np.asarray(Image.open(sheet).convert("RGB"))
+    assert pixels.shape == (2 * 34, 48 + 3 * 34, 3)
+    # Row 1, column 0 is the first image of class 00001 (25 files, picks 0, 12, 24), thumbnailed.
+    first = Image.open(dataset / "00001" / "00001_00_count_0_flip0.png").convert("RGB").resize(
+        (32, 32), Image.Resampling.LANCZOS)
+    assert np.array_equal(pixels[34:66, 48:80], np.asarray(first))
 
-def test_search_then_render_end_to_end(tmp_path, capsys, official_subset):
+
+def test_search_then_render_end_to_end(tmp_path, capsys):
+    catalog, out = tmp_path / "catalog", tmp_path / "ds"
+    code, _ = run_cli(capsys, "search", "fractal", "--categories", "2", "--seed", "3", "--points", "20000",
+                      "--size", "128", "--fill-rate", "0.15", "--out", catalog, "--quiet")
+    assert code == 0 and "2 categories from" in run_cli.stdout
+    render = ["render", "fractal", "--params", catalog, "--out", out, "--size", "48", "--points", "3000",
+              "--draw", "point-color", "--flips", "2", "--quiet"]
+    assert run_cli(capsys, *render)[0] == 0
+    assert len(list(out.rglob("*.png"))) == 2 * 25 * 2
+    code, _ = run_cli(capsys, *render)
+    assert code == 0 and "nothing to do: all 100 images" in run_cli.stdout
+
+
+def test_published_categories_render_then_resume(tmp_path, capsys, official_subset):
     out = tmp_path / "ds"
     code, _ = run_cli(capsys, "render", "fractal", "--params", official_subset, "--out", out, "--size", "48",
                       "--points", "3000", "--draw", "point-color", "--flips", "2", "--quiet")

@@ -61,8 +61,9 @@ def test_same_dataset_at_one_and_two_workers(name, catalogs, tmp_path):
     settings = render_settings(name)
     render_dataset(name, catalogs[name], tmp_path / "w1", settings, seed=7, workers=1, progress=False)
     report = render_dataset(name, two, tmp_path / "w2", settings, seed=7, workers=2, progress=False)
-    formula = create_formula(name)
-    assert report.written == CATEGORIES * formula.images_per_category(settings)
+    # Every family here has --instances images per category (no views): the count is the settings'.
+    assert report.written == CATEGORIES * settings.instances
+    assert len(list((tmp_path / "w1").rglob("*.png"))) == CATEGORIES * settings.instances
     assert _digests(tmp_path / "w1") == _digests(tmp_path / "w2")
     # A different seed gives different images: the seed reaches every draw.
     render_dataset(name, catalogs[name], tmp_path / "s8", settings, seed=8, progress=False)
@@ -100,7 +101,7 @@ def test_preview_renders(name, catalogs, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["rcdb", "visual-atom", "bezier", "perlin"])
-def test_draws_of_a_category_differ_and_draw_zero_is_the_category(name, catalogs):
+def test_draws_of_a_category_differ_and_are_reproducible(name, catalogs):
     from fdsl.seeding import rng_for
 
     formula = create_formula(name)
@@ -111,6 +112,54 @@ def test_draws_of_a_category_differ_and_draw_zero_is_the_category(name, catalogs
     assert not np.array_equal(draws[1], draws[2])
     again = formula.render_draw(params, 1, rng_for(1, "render", 0, 1), settings, None)[0]
     assert np.array_equal(again, draws[1])
+
+
+def _draw(formula, params, draw, settings, seed=1):
+    from fdsl.seeding import rng_for
+
+    return formula.render_draw(params, draw, rng_for(seed, "render", 0, draw), settings, None)[0]
+
+
+@pytest.mark.parametrize("name", ["bezier", "perlin"])
+def test_draw_zero_is_the_category_itself(name, catalogs):
+    """Bezier and Perlin draw 0 uses no randomness: the searched curves / the field at offset (0, 0)."""
+    formula = create_formula(name)
+    settings = render_settings(name)
+    params = formula.load_params(sorted(catalogs[name].glob("*.csv"))[0])
+    assert np.array_equal(_draw(formula, params, 0, settings, seed=1), _draw(formula, params, 0, settings, seed=2))
+    assert not np.array_equal(_draw(formula, params, 1, settings, seed=1), _draw(formula, params, 1, settings, seed=2))
+
+
+def test_bezier_draw_zero_draws_the_searched_control_points(catalogs):
+    """A curve whose control points lie on the row through pixel centres y = 24.5 is that row, from x 4.5 to 43.5."""
+    formula = create_formula("bezier")
+    settings = render_settings("bezier", line_width=0.0)  # 48 px, 1-pixel brush
+    y = 24.5 / 48
+    line = np.array([[4.5 / 48, y, 15 / 48, y, 30 / 48, y, 43.5 / 48, y, 200.0]])
+    image = _draw(formula, line, 0, settings)
+    rows, cols = np.nonzero(image)
+    assert set(image[rows, cols].tolist()) == {200} and set(rows.tolist()) == {24}
+    assert cols.min() in (4, 5) and cols.max() in (43, 44) and len(cols) >= 38
+
+
+@pytest.mark.parametrize("name", ["rcdb", "visual-atom"])
+def test_draw_zero_is_placed_where_the_category_says(name, catalogs):
+    """Draw 0 uses the category's own centre; later draws re-draw the centre (so ignore the category's)."""
+    formula = create_formula(name)
+    settings = render_settings(name)
+    searched = formula.load_params(sorted(catalogs[name].glob("*.csv"))[0])
+    # A few small contours well inside the canvas, so that their centroid is their centre.
+    count = {"rcdb": "lines", "visual-atom": "orbits"}[name]
+    params = dataclasses.replace(searched, **{count: 5}, radius=30.0, noise=0.5, centre_x=200.0, centre_y=256.0)
+    moved = dataclasses.replace(params, centre_x=264.0, centre_y=224.0)
+    first, first_moved = _draw(formula, params, 0, settings), _draw(formula, moved, 0, settings)
+    assert not np.array_equal(first, first_moved)
+    assert np.array_equal(_draw(formula, params, 1, settings), _draw(formula, moved, 1, settings))
+    # The drawn pixels follow the category's centre: +64 and -32 reference pixels are +8 and -4 at 64 px.
+    background = 255 if name == "rcdb" else 0  # RCDB draws on white, VisualAtom on black
+    centroid = lambda image: np.argwhere(image != background).mean(axis=0)  # noqa: E731  (row, column)
+    shift = centroid(first_moved) - centroid(first)
+    assert abs(shift[1] - 8.0) < 3.0 and abs(shift[0] + 4.0) < 3.0, shift
 
 
 # ---- acceptance rules ---------------------------------------------------------------------------
@@ -152,7 +201,9 @@ def test_perlin_finest_octave_is_below_the_limit():
     _, result = _search("perlin", max_cycles=12.0)
     assert result.candidates > len(result.categories)
     for _, p, score in result.categories:
-        assert p.finest_cycles() <= 12.0 and score == pytest.approx(p.finest_cycles())
+        # The finest octave: base frequency x lacunarity^(octaves - 1), along the stretched axis (docs/families.md).
+        finest = p.frequency * max(p.aspect, 1 / p.aspect) ** 0.5 * p.lacunarity ** (p.octaves - 1)
+        assert finest <= 12.0 and score == pytest.approx(finest)
         assert 1 <= p.octaves <= 3 and 1.0 <= p.frequency <= 12.0
 
 

@@ -12,9 +12,9 @@ from fdsl.formulas.ifs.fractal import FractalRenderSettings
 from fdsl.kernels.torch import ifs as torch_ifs
 from fdsl.specs import resolve_torch_device as resolve_device
 from fdsl.writer import render_units
-from helpers import OFFICIAL_PARAMS
+from helpers import OFFICIAL_SAMPLE
 
-DATA = OFFICIAL_PARAMS
+DATA = OFFICIAL_SAMPLE
 # A contractive 3-map system (a Sierpinski-like triangle) and a 2-map one with a different shape.
 TRIANGLE = np.array([[0.5, 0, 0, 0.5, 0, 0, 1 / 3], [0.5, 0, 0, 0.5, 0.5, 0, 1 / 3],
                      [0.5, 0, 0, 0.5, 0.25, 0.5, 1 / 3]])
@@ -160,7 +160,6 @@ def test_bad_requests_raise_one_line_errors():
             resolve_device("cuda")
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason=f"official FractalDB CSVs not found at {DATA}")
 @pytest.mark.parametrize("mode", ["patch-gray", "point-gray"])
 def test_agrees_with_the_numba_renderer_on_published_categories(mode):
     """Tolerances (docs/gpu.md): mean filling rate within 6% of numba's; mean occupied-pixel IoU

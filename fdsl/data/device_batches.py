@@ -9,7 +9,8 @@ augmented there with tensor ops (resize, random crop, flips, normalisation).
 Determinism: an image depends only on (seed, category, draw, view); its crop
 and flips only on (seed, epoch, index), through the same counter-based hash
 as the renderer.  So a batch is the same whatever the batch size or the rank
-that renders it (bit-identical on one device type).  Only host-side index
+that renders it (bit-identical on one device type; across CPU and CUDA the
+images, crops and flips are exact, a bilinear resize may differ in the last bits).  Only host-side index
 vectors cross to the device.  On CUDA the next batch is rendered on a side
 stream while the model trains on the current one.
 """
