@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import json
 import time
+import typing
 from pathlib import Path
 
 from fdsl.catalog import read_manifest
@@ -124,9 +125,12 @@ def main() -> None:
     parser.add_argument("--families", default=",".join(FAMILIES), help="comma-separated formulas")
     parser.add_argument("--dataset", default="cifar10")
     parser.add_argument("--quiet", action="store_true")
+    hints = typing.get_type_hints(Plan)
     for f in dataclasses.fields(Plan):
         if f.name != "max_classes":
-            parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=None)
+            # The annotation, not the default's type: `float | None = None` must parse as a float.
+            kinds = [k for k in typing.get_args(hints[f.name]) if k is not type(None)] or [hints[f.name]]
+            parser.add_argument(f"--{f.name.replace('_', '-')}", type=kinds[0], default=None)
     args = parser.parse_args()
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(Plan)
                  if f.name != "max_classes" and getattr(args, f.name) is not None}
