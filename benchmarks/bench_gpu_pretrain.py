@@ -23,14 +23,15 @@ from pathlib import Path
 import timm
 import torch
 
+from fdsl.data.device_batches import DeviceAugment, DeviceBatches
 from fdsl.datasets import EpochSampler, FormulaDataset
 from fdsl.formulas import create_formula
 from fdsl.formulas.ifs.fractal import FractalRenderSettings
 from fdsl.formulas.ifs.maps import sample_uniform_system
-from fdsl.data.device_batches import DeviceAugment, DeviceBatches
 from fdsl.seeding import rng_for
+from fdsl.shared_data import shared_data_dir
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fractaldb1k-official-params"
+DATA = shared_data_dir() / "fractaldb1k-official-params"
 
 
 def catalog(folder: Path, count: int) -> Path:

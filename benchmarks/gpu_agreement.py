@@ -18,8 +18,9 @@ from fdsl.formulas import create_formula
 from fdsl.formulas.ifs.agreement import measure, summary
 from fdsl.formulas.ifs.base import DRAW_MODES
 from fdsl.formulas.ifs.fractal import FractalRenderSettings
+from fdsl.shared_data import shared_data_dir
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fractaldb1k-official-params"
+DATA = shared_data_dir() / "fractaldb1k-official-params"
 
 
 def main(argv=None) -> int:
