@@ -11,6 +11,7 @@ from fdsl.catalog import load_catalog, read_manifest
 from fdsl.errors import FdslError
 from fdsl.formulas import create_formula
 from fdsl.seeding import rng_for
+from fdsl.specs import check_seed
 
 LABEL_WIDTH = 48
 
@@ -87,6 +88,7 @@ def preview(source: Path, out: Path, rows: int = 8, columns: int = 8, tile: int 
         raise FdslError(f"{source} is not a folder; give a dataset folder (fdsl render) or a catalog (fdsl search)")
     if rows < 1 or columns < 1 or not (8 <= tile <= 1024):
         raise FdslError("--rows and --columns must be >= 1 and --tile between 8 and 1024")
+    check_seed(seed)
     manifest = read_manifest(source)
     if manifest is not None and manifest.get("kind") == "catalog":
         sheet_rows = rows_from_catalog(source, rows, columns, size=max(tile * 2, 64), seed=seed)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from fdsl.catalog import environment, ensure_writable_folder, load_catalog, read_manifest, write_manifest
+from fdsl.catalog import ensure_writable_folder, environment, load_catalog, read_manifest, write_manifest
 from fdsl.errors import FdslError
 from fdsl.fileio import atomic_write_bytes, folder_lock, is_png, png_bytes, remove_partial_files
 from fdsl.seeding import rng_for

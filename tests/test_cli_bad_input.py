@@ -91,6 +91,8 @@ def test_preview_bad_input(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, err = run_cli(capsys, "preview", tmp_path / "empty", "--out", tmp_path / "s.png")
     assert_one_line_error(code, err, "nothing to preview")
+    code, err = run_cli(capsys, "preview", tmp_path / "empty", "--out", tmp_path / "s.png", "--seed", "-1")
+    assert_one_line_error(code, err, "--seed must be >= 0")
 
 
 def test_preview_of_dataset_and_catalog(tiny_catalog, tmp_path, capsys):

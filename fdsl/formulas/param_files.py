@@ -15,9 +15,16 @@ from fdsl.errors import FdslError
 from fdsl.fileio import atomic_write_bytes
 
 
+def row_order(cls) -> list[str]:
+    """The file's keys in order: the class's ``row_order()`` if it has one, else its field order."""
+    if hasattr(cls, "row_order"):
+        return cls.row_order()
+    return [f.name for f in dataclasses.fields(cls)]
+
+
 def write_key_values(params, path: Path) -> None:
-    """``key,value`` rows in field order; floats with repr() so they read back bit-identical."""
-    rows = [f"{f.name},{getattr(params, f.name)!r}" for f in dataclasses.fields(params)]
+    """``key,value`` rows in file order; floats with repr() so they read back bit-identical."""
+    rows = [f"{name},{getattr(params, name)!r}" for name in row_order(type(params))]
     atomic_write_bytes(Path(path), ("\n".join(rows) + "\n").encode())
 
 
@@ -47,8 +54,9 @@ def read_key_values(cls, path: Path, family: str):
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise FdslError(f"cannot read parameter file {path}: {exc.__class__.__name__}") from None
-    kinds = {f.name: f.type if isinstance(f.type, type) else {"int": int, "float": float}[f.type]
+    types = {f.name: f.type if isinstance(f.type, type) else {"int": int, "float": float}[f.type]
              for f in dataclasses.fields(cls)}
+    kinds = {name: types[name] for name in row_order(cls)}
     expected = ", ".join(kinds)
     values = {}
     for number, line in enumerate(text.splitlines(), start=1):

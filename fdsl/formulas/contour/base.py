@@ -60,15 +60,40 @@ def check_noise_and_width(max_noise: float, max_line_width: float) -> None:
 _tables: dict[int, np.ndarray] = {}
 
 
-def check_contour_geometry(params, where: str, reference_size: int) -> None:
-    """The fields RCDB and VisualAtom share: noise, line width, radius, oval rates, centre."""
-    require_range(where, "noise", params.noise, 0.0, 1000.0)
-    require_range(where, "line_width", params.line_width, -1000.0, 1000.0)
-    require_range(where, "radius", params.radius, 0.0, 100 * reference_size)
-    require_range(where, "oval_x", params.oval_x, 0.0, 1000.0)
-    require_range(where, "oval_y", params.oval_y, 0.0, 1000.0)
-    for name in ("centre_x", "centre_y"):
-        require_range(where, name, getattr(params, name), -100 * reference_size, 100 * reference_size)
+@dataclasses.dataclass(frozen=True)
+class ContourGeometry:
+    """The fields every contour category has, in the published 512-pixel units.
+
+    A family's params dataclass adds its own fields (vertices, lines or orbits...)
+    and their ranges (``RANGES``); its file lists those first, then these
+    (``row_order``), as the published files do.
+    """
+
+    noise: float
+    line_width: float
+    radius: float
+    oval_x: float
+    oval_y: float
+    centre_x: float
+    centre_y: float
+
+    RANGES: ClassVar[tuple] = ()  # (field, low, high) of the family's own fields
+
+    @classmethod
+    def row_order(cls) -> list[str]:
+        shared = [f.name for f in dataclasses.fields(ContourGeometry)]
+        return [f.name for f in dataclasses.fields(cls) if f.name not in shared] + shared
+
+    def check(self, where: str) -> None:
+        for name, low, high in self.RANGES:
+            require_range(where, name, getattr(self, name), low, high)
+        require_range(where, "noise", self.noise, 0.0, 1000.0)
+        require_range(where, "line_width", self.line_width, -1000.0, 1000.0)
+        require_range(where, "radius", self.radius, 0.0, 100 * REFERENCE_SIZE)
+        require_range(where, "oval_x", self.oval_x, 0.0, 1000.0)
+        require_range(where, "oval_y", self.oval_y, 0.0, 1000.0)
+        for name in ("centre_x", "centre_y"):
+            require_range(where, name, getattr(self, name), -100 * REFERENCE_SIZE, 100 * REFERENCE_SIZE)
 
 
 def noise_table() -> np.ndarray:

@@ -19,9 +19,8 @@ import numpy as np
 
 from fdsl.errors import FdslError
 from fdsl.formulas.base import Settings, option, register
-from fdsl.formulas.contour.base import (REFERENCE_SIZE, ContourFormula, ContourRenderSettings,
-                                        check_contour_geometry, check_noise_and_width, draw_contours)
-from fdsl.formulas.param_files import require_range
+from fdsl.formulas.contour.base import (REFERENCE_SIZE, ContourFormula, ContourGeometry, ContourRenderSettings,
+                                        check_noise_and_width, draw_contours)
 
 WHITE = 255
 # Published per-instance ranges (also used by the search): radius randint(0, 100),
@@ -32,21 +31,11 @@ CENTRE_SPREAD = 400
 
 
 @dataclasses.dataclass(frozen=True)
-class RCDBParams:
+class RCDBParams(ContourGeometry):
     vertices: int
     lines: int
-    noise: float
-    line_width: float
-    radius: float
-    oval_x: float
-    oval_y: float
-    centre_x: float
-    centre_y: float
 
-    def check(self, where: str) -> None:
-        require_range(where, "vertices", self.vertices, 3, 100_000)
-        require_range(where, "lines", self.lines, 1, 100_000)
-        check_contour_geometry(self, where, REFERENCE_SIZE)
+    RANGES = (("vertices", 3, 100_000), ("lines", 1, 100_000))
 
 
 @dataclasses.dataclass
@@ -108,7 +97,8 @@ class RCDB(ContourFormula):
         noise = float(rng.uniform(0.0, settings.max_noise))
         line_width = float(rng.uniform(0.0, settings.max_line_width))
         radius, oval_x, oval_y, centre_x, centre_y = draw_placement(rng)
-        return RCDBParams(vertices, lines, noise, line_width, radius, oval_x, oval_y, centre_x, centre_y), 1.0
+        return RCDBParams(vertices=vertices, lines=lines, noise=noise, line_width=line_width, radius=radius,
+                          oval_x=oval_x, oval_y=oval_y, centre_x=centre_x, centre_y=centre_y), 1.0
 
     def describe_params(self, params: RCDBParams) -> dict:
         return {"vertices": params.vertices, "lines": params.lines}

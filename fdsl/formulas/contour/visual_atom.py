@@ -18,10 +18,8 @@ import numpy as np
 
 from fdsl.errors import FdslError
 from fdsl.formulas.base import Settings, option, register
-from fdsl.formulas.contour.base import (REFERENCE_SIZE, ContourFormula, ContourRenderSettings,
-                                        check_contour_geometry, check_noise_and_width, check_positive_range,
-                                        draw_contours)
-from fdsl.formulas.param_files import require_range
+from fdsl.formulas.contour.base import (REFERENCE_SIZE, ContourFormula, ContourGeometry, ContourRenderSettings,
+                                        check_noise_and_width, check_positive_range, draw_contours)
 
 BLACK = 0
 SINE_AMPLITUDE = 0.5
@@ -32,25 +30,14 @@ CENTRE_SPREAD = 512
 
 
 @dataclasses.dataclass(frozen=True)
-class VisualAtomParams:
+class VisualAtomParams(ContourGeometry):
     vertices: int
     orbits: int
     frequency_1: int
     frequency_2: int
-    noise: float
-    line_width: float
-    radius: float
-    oval_x: float
-    oval_y: float
-    centre_x: float
-    centre_y: float
 
-    def check(self, where: str) -> None:
-        require_range(where, "vertices", self.vertices, 3, 100_000)
-        require_range(where, "orbits", self.orbits, 1, 100_000)
-        require_range(where, "frequency_1", self.frequency_1, 0, 100_000)
-        require_range(where, "frequency_2", self.frequency_2, 0, 100_000)
-        check_contour_geometry(self, where, REFERENCE_SIZE)
+    RANGES = (("vertices", 3, 100_000), ("orbits", 1, 100_000), ("frequency_1", 0, 100_000),
+              ("frequency_2", 0, 100_000))
 
 
 @dataclasses.dataclass
@@ -105,8 +92,9 @@ class VisualAtom(ContourFormula):
             n2 = int(rng.integers(0, settings.max_frequency + 1))
         oval_x, oval_y = (float(v) for v in rng.uniform(*OVAL_RANGE, size=2))
         centre_x, centre_y = draw_centre(rng)
-        params = VisualAtomParams(vertices, orbits, n1, n2, noise, line_width, radius, oval_x, oval_y,
-                                  centre_x, centre_y)
+        params = VisualAtomParams(vertices=vertices, orbits=orbits, frequency_1=n1, frequency_2=n2, noise=noise,
+                                  line_width=line_width, radius=radius, oval_x=oval_x, oval_y=oval_y,
+                                  centre_x=centre_x, centre_y=centre_y)
         return params, 1.0
 
     def describe_params(self, params: VisualAtomParams) -> dict:
