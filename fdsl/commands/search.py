@@ -11,7 +11,8 @@ from fdsl.specs import MAX_CATEGORIES, SearchSpec
 
 
 def _common(parser) -> None:
-    parser.add_argument("--categories", type=int, default=1000, help=f"number of categories to find, at most {MAX_CATEGORIES:,} (default: 1000)")
+    parser.add_argument("--categories", type=int, default=1000,
+                        help=f"number of categories to find, at most {MAX_CATEGORIES:,} (default: 1000)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the candidate stream (default: 1)")
     parser.add_argument("--out", type=Path, required=True, help="new folder for the catalog")
     parser.add_argument("--workers", type=int, default=1, help="processes testing candidates (default: 1)")
