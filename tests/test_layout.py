@@ -47,3 +47,15 @@ def test_shared_data_folder_is_one_setting(monkeypatch, tmp_path):
     assert shared_data_dir() == repository.parent / "shared" / "data"
     monkeypatch.setenv("FDSL_SHARED_DATA", str(tmp_path / "elsewhere"))
     assert shared_data_dir() == tmp_path / "elsewhere"
+
+
+def test_one_parser_from_text_to_settings():
+    from fdsl.errors import FdslError
+
+    settings_class = create_formula("fractal").RenderSettings
+    settings = settings_class.from_strings({"size": "64", "draw": "point-gray", "weight-delta": "0.3"})
+    assert (settings.size, settings.draw, settings.weight_delta) == (64, "point-gray", 0.3)
+    for options, needle in [({"colour": "red"}, "unknown setting 'colour'"), ({"size": "big"}, "expected an integer"),
+                            ({"weight_delta": "nan"}, "finite"), ({"size": "2"}, "leaves no room")]:
+        with pytest.raises(FdslError, match=needle):
+            settings_class.from_strings(options)

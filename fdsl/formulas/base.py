@@ -19,6 +19,7 @@ objects hold no state (kernels own their scratch arrays): they pickle as is.
 from __future__ import annotations
 
 import dataclasses
+import math
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -31,6 +32,30 @@ from fdsl.errors import FdslError
 def option(default, help: str, choices=None, cli: bool = True):
     """A settings field that the command line exposes as ``--name-with-dashes``."""
     return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "cli": cli})
+
+
+def parse_setting(kind: type, text: str):
+    """A setting's value from text, as the command line and ``--render KEY=VALUE`` both read it.
+
+    Numbers must be finite; booleans are true/false, yes/no, on/off or 1/0.  A
+    ValueError says what was expected.
+    """
+    if kind is bool:
+        word = str(text).strip().lower()
+        if word in ("1", "true", "yes", "on"):
+            return True
+        if word in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true or false, got '{text}'")
+    if kind in (int, float):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ValueError(f"expected {'an integer' if kind is int else 'a number'}, got '{text}'") from None
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite number, got '{text}'")
+        return value
+    return kind(text)
 
 
 @dataclasses.dataclass
@@ -50,6 +75,23 @@ class Settings:
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_strings(cls, options: dict, what: str = "setting") -> "Settings":
+        """``{"size": "64"}`` -> settings (defaults elsewhere), validated; unknown keys and bad values are FdslErrors."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values = {}
+        for key, text in options.items():
+            name = key.replace("-", "_")
+            if name not in fields:
+                raise FdslError(f"unknown {what} '{key}'; choose from: {', '.join(sorted(fields))}")
+            try:
+                values[name] = parse_setting(type(fields[name].default), text)
+            except ValueError as exc:
+                raise FdslError(f"{what} {key}={text}: {exc}") from None
+        settings = cls(**values)
+        settings.validate()
+        return settings
 
 
 class Formula(ABC):
