@@ -24,12 +24,12 @@ from fdsl import __version__
 from fdsl.datasets import EpochSampler, Keyed, dataset_targets, noisy_labels, seeded
 from fdsl.errors import FdslError
 from fdsl.seeding import rng_for
-from fdsl.train import augment, checkpoint, logs
+from fdsl.train import augment, checkpoint, diagnose, logs
 from fdsl.train.model import keep_frozen_eval, load_weights, plain_state_dict
 from fdsl.train.recipes import TrainConfig
 
 # Values that may change between a run and its resumption without changing its result.
-RESUMABLE_CHANGES = {"workers", "threads", "device", "log_every", "checkpoint_every"}
+RESUMABLE_CHANGES = {"workers", "threads", "device", "log_every", "checkpoint_every", "eval_every"}
 FIT_SAMPLE = 1000  # pre-training has no validation split: accuracy is measured on this many training images
 
 
@@ -103,10 +103,17 @@ def evaluate(model, dataset, config: TrainConfig, ctx: Context, progress: bool =
         with _autocast(config, ctx):
             logits = model(images)
         logits = logits.float()
-        loss_sum += torch.nn.functional.cross_entropy(logits, targets, reduction="sum").item()
         ranked = logits.topk(min(5, logits.shape[1]), dim=1).indices
-        top1 += (ranked[:, 0] == targets).sum().item()
-        top5 += (ranked == targets[:, None]).any(dim=1).sum().item()
+        if targets.ndim == 2:  # multi-label: top-k counts an image when one of its top k classes is present
+            loss_sum += torch.nn.functional.binary_cross_entropy_with_logits(
+                logits, targets, reduction="none").sum(dim=1).sum().item()
+            hits = targets.gather(1, ranked) > 0
+            top1 += hits[:, 0].sum().item()
+            top5 += hits.any(dim=1).sum().item()
+        else:
+            loss_sum += torch.nn.functional.cross_entropy(logits, targets, reduction="sum").item()
+            top1 += (ranked[:, 0] == targets).sum().item()
+            top5 += (ranked == targets[:, None]).any(dim=1).sum().item()
         count += len(targets)
     model.train(was_training)
     top1, top5, loss_sum, count = ctx.sum([top1, top5, loss_sum, count])
@@ -130,13 +137,16 @@ def _environment(ctx: Context) -> dict:
 
 
 def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict, resume: bool = False,
-        frozen: list[str] | None = None, progress: bool = True, stop_after_steps: int | None = None) -> dict:
+        frozen: list[str] | None = None, progress: bool = True, stop_after_steps: int | None = None,
+        heldout_set=None) -> dict:
     """Train ``model`` and write the run folder; returns the last sidecar.
 
     ``meta`` is the sidecar's description of the run (model, model_kwargs, classes,
     data...).  ``val_set`` None: accuracy is measured on a fixed sample of training
-    images instead.  ``stop_after_steps`` stops after that many steps as a kill would
-    (the last checkpoint is what survives): tests use it to check resumption.
+    images instead.  ``heldout_set``: pre-training images never trained on (of the same
+    categories); their accuracy says whether the task is being learned (``diagnose``).
+    ``stop_after_steps`` stops after that many steps as a kill would (the last
+    checkpoint is what survives): tests use it to check resumption.
     """
     ctx = Context(config.device)
     if config.threads:
@@ -165,13 +175,14 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
     from timm.scheduler import create_scheduler_v2
 
     optimizer = create_optimizer_v2(model, opt=config.opt, lr=config.lr, weight_decay=config.weight_decay,
-                                     momentum=config.momentum)
+                                     momentum=config.momentum, layer_decay=config.layer_decay or None)
     scheduler, _ = create_scheduler_v2(
         optimizer, sched=config.sched, num_epochs=config.epochs, decay_milestones=[f * config.epochs for f in config.decay_at],
         decay_rate=config.decay_rate, warmup_epochs=config.warmup_epochs, warmup_lr=config.warmup_lr,
         min_lr=config.min_lr, step_on_epochs=False, updates_per_epoch=steps_per_epoch)
-    mixing = augment.mixup(config, num_classes)
-    criterion = augment.loss_function(config, mixing is not None)
+    multi_label = bool(getattr(train_set, "multi_label", False))
+    mixing = None if multi_label else augment.mixup(config, num_classes)
+    criterion = augment.loss_function(config, mixing is not None, multi_label)
 
     step, epoch_loss = 0, [0.0, 0]
     if resume:
@@ -245,25 +256,36 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
                 bar.close()
                 return sidecar
         bar.close()
-        if val_set is not None:
-            result = evaluate(model, val_set, config, ctx, progress, desc="validate")
-            prefix = "val"
-        else:
-            result = evaluate(model, train_set, config, ctx, progress, limit=FIT_SAMPLE, desc="fit sample")
-            prefix = "fit"
-        metrics = {"train_loss": epoch_loss[0] / max(epoch_loss[1], 1),
-                   **{f"{prefix}_{k}": v for k, v in result.items()}, "epoch_seconds": time.perf_counter() - started}
+        metrics = {"train_loss": epoch_loss[0] / max(epoch_loss[1], 1)}
         epoch_loss = [0.0, 0]
+        if (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs:
+            metrics.update(_epoch_metrics(model, train_set, val_set, heldout_set, config, ctx, progress))
+        metrics["epoch_seconds"] = time.perf_counter() - started
+        warning = diagnose.pretraining(metrics.get("heldout_top1"), epoch + 1, config.epochs, num_classes)
+        if warning and warning not in sidecar.get("diagnosis", []):
+            sidecar["diagnosis"] = sidecar.get("diagnosis", []) + [warning]
+            if ctx.main:
+                tqdm.write(f"warning: {warning}")
         if ctx.main:
             logs.append(folder, {"kind": "epoch", "step": step, "epoch": epoch, **metrics})
-            tqdm.write(f"epoch {epoch + 1}/{config.epochs}: loss {metrics['train_loss']:.3f}, {prefix} top-1 "
-                       f"{result['top1']:.2f}%, top-5 {result['top5']:.2f}% ({metrics['epoch_seconds']:.0f} s)")
+            tqdm.write(f"epoch {epoch + 1}/{config.epochs}: " + logs.summary(metrics))
         save(epoch + 1, metrics)
         if ctx.main:
             logs.plot({folder.name: folder}, folder / logs.CURVES, title=f"{meta['model']} ({meta.get('stage', '')})")
         if stop_after_steps is not None and step >= stop_after_steps:
             return sidecar
     return sidecar
+
+
+def _epoch_metrics(model, train_set, val_set, heldout_set, config: TrainConfig, ctx: Context, progress: bool) -> dict:
+    """Validation accuracy (fine-tuning), or training-sample and held-out accuracy (pre-training)."""
+    if val_set is not None:
+        parts = {"val": evaluate(model, val_set, config, ctx, progress, desc="validate")}
+    else:
+        parts = {"fit": evaluate(model, train_set, config, ctx, progress, limit=FIT_SAMPLE, desc="fit sample")}
+    if heldout_set is not None:
+        parts["heldout"] = evaluate(model, heldout_set, config, ctx, progress, desc="held-out")
+    return {f"{prefix}_{k}": v for prefix, result in parts.items() for k, v in result.items()}
 
 
 def _restore(folder: Path, model, optimizer, config: TrainConfig):
