@@ -168,7 +168,7 @@ def _stage(folder: Path, config, start) -> dict:
         if changed:
             raise FdslError(f"{folder} was trained with other settings ({', '.join(changed)}); use another --out")
         return meta
-    return start(resume=(folder / checkpoint.STATE).exists())
+    return start(resume=folder.exists())  # a folder with no complete checkpoint yet starts afresh
 
 
 def _splits(name: str, spec: str, plan: Plan):
