@@ -66,7 +66,7 @@ def _stage(folder: Path, start) -> dict:
             return meta
     except Exception:  # noqa: BLE001  (no run yet)
         pass
-    return start(resume=(folder / checkpoint.STATE).exists())
+    return start(resume=folder.exists())  # a folder with no complete checkpoint yet starts afresh
 
 
 def run(plan: Plan, families: list[str], dataset: str, out: Path, progress: bool) -> dict:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fdsl.catalog import category_files, fingerprint_files, read_manifest
+from fdsl.catalog import fingerprint_files, load_catalog, read_manifest
 from fdsl.errors import FdslError
 from fdsl.formulas import create_formula
 from fdsl.seeding import rng_for
@@ -44,8 +44,9 @@ class FormulaDataset(torch.utils.data.Dataset):
         formula = create_formula(formula_name)
         self.settings = settings if settings is not None else formula.RenderSettings()
         self.settings.validate()
-        files = category_files(Path(params_dir), formula.params_suffix)
-        self.categories = [formula.load_params(path) for path in files]
+        catalog = load_catalog(formula, Path(params_dir))
+        files = catalog.files
+        self.categories = catalog.categories
         self.classes = [path.stem for path in files]
         self.seed = int(seed)
         self.views = formula.views_per_draw(self.settings)
@@ -55,31 +56,53 @@ class FormulaDataset(torch.utils.data.Dataset):
             raise FdslError(f"--instances must be between 1 and {self.available} (the images a category has "
                             f"with these render settings), got {self.instances}")
         self.context = formula.render_context(self.categories, self.settings)
+        # Which of a category's images each instance is: spread evenly over all of them, so that every
+        # weight row / parameter variation is represented, not the first few.
+        self.picks = np.arange(self.instances, dtype=np.int64) * self.available // self.instances
+        self.stream = "render"
         self.fingerprint = hashlib.sha256(json.dumps(
             [formula_name, fingerprint_files(files), self.settings.to_dict(), self.seed, self.instances],
             sort_keys=True).encode()).hexdigest()[:16]
         self._formula = formula
 
+    def heldout(self, per_category: int) -> "FormulaDataset":
+        """Images of the same categories that training never sees, to measure whether the task is learned.
+
+        The category's images that training does not use when there are any (e.g. the other 900 of
+        FractalDB's 1,000), spread evenly; otherwise fresh random draws (another random stream) of the
+        images training uses.
+        """
+        import copy
+
+        unused = np.setdiff1d(np.arange(self.available, dtype=np.int64), self.picks)
+        held = copy.copy(self)
+        if len(unused):
+            count = min(per_category, len(unused))
+            held.picks = unused[np.arange(count) * len(unused) // count]
+        else:
+            count = min(per_category, self.instances)
+            held.picks = self.picks[np.arange(count) * self.instances // count]
+            held.stream = "heldout"
+        held.instances = count
+        return held
+
     def __len__(self) -> int:
         return len(self.categories) * self.instances
 
-    def __getstate__(self):
-        # Each worker process builds its own formula object (it holds per-process scratch buffers).
-        state = dict(self.__dict__)
-        state["_formula"] = None
-        return state
-
     def image_index(self, instance: int) -> int:
         """Which of the category's images (draw * views + view) instance ``instance`` is."""
-        return instance * self.available // self.instances
+        return int(self.picks[instance])
+
+    @property
+    def targets(self) -> np.ndarray:
+        return np.arange(len(self), dtype=np.int64) // self.instances
 
     def render(self, index: int) -> np.ndarray:
-        if self._formula is None:
-            self._formula = create_formula(self.formula_name)
         category, instance = divmod(int(index), self.instances)
         draw, view = divmod(self.image_index(instance), self.views)
         image, _ = self._formula.render_draw(self.categories[category], draw,
-                                             rng_for(self.seed, "render", category, draw), self.settings, self.context)
+                                             rng_for(self.seed, self.stream, category, draw), self.settings,
+                                             self.context)
         return np.ascontiguousarray(self._formula.view(image, view, self.settings))
 
     def target(self, index: int) -> int:
@@ -105,7 +128,7 @@ def pretraining_dataset(params: Path | None = None, images: Path | None = None, 
                          "size": len(dataset)}
     name = formula or _catalog_formula(Path(params))
     settings_class = create_formula(name).RenderSettings
-    settings = settings_class.from_dict(parse_render_options(settings_class, render_options or {}))
+    settings = settings_class.from_strings(render_options or {}, what="render setting")
     dataset = FormulaDataset(name, Path(params), settings, seed=seed, instances=instances)
     return dataset, {"kind": "formula", "formula": name, "params": str(params), "render": settings.to_dict(),
                      "seed": seed, "instances": dataset.instances, "fingerprint": dataset.fingerprint,
@@ -117,24 +140,6 @@ def _catalog_formula(params: Path) -> str:
     if manifest and manifest.get("formula"):
         return manifest["formula"]
     raise FdslError(f"{params} has no manifest naming its formula; add --formula NAME (e.g. --formula fractal)")
-
-
-def parse_render_options(settings_class, options: dict) -> dict:
-    """``{"size": "64"}`` -> typed values of the formula's render settings; unknown keys are errors."""
-    import dataclasses
-
-    fields = {f.name: f for f in dataclasses.fields(settings_class)}
-    values = {}
-    for key, text in options.items():
-        name = key.replace("-", "_")
-        if name not in fields:
-            raise FdslError(f"unknown render setting '{key}'; choose from: {', '.join(sorted(fields))}")
-        kind = type(fields[name].default)
-        try:
-            values[name] = (str(text).lower() in ("1", "true", "yes")) if kind is bool else kind(text)
-        except ValueError:
-            raise FdslError(f"render setting {key}={text}: expected {kind.__name__}") from None
-    return values
 
 
 class EpochSampler(torch.utils.data.Sampler):
@@ -175,14 +180,17 @@ def seeded(seed_words):
     them per sample makes an augmented image a function of its key, in any worker.
     """
     state = np.random.SeedSequence(seed_words).generate_state(2, np.uint32)
-    torch_state, py_state, np_state = torch.get_rng_state(), random.getstate(), np.random.get_state()
-    torch.manual_seed(int(state[0]) << 32 | int(state[1]))
+    # The CPU generator directly: torch.manual_seed also seeds every accelerator and, in torch 2.14, goes
+    # through a wrapper that costs ~3 ms per call (it formatted a stack trace): more than rendering an image.
+    generator = torch.default_generator
+    torch_state, py_state, np_state = generator.get_state(), random.getstate(), np.random.get_state()
+    generator.manual_seed(int(state[0]) << 32 | int(state[1]))
     random.seed(int(state[0]))
     np.random.seed(int(state[1]))
     try:
         yield
     finally:
-        torch.set_rng_state(torch_state)
+        generator.set_state(torch_state)
         random.setstate(py_state)
         np.random.set_state(np_state)
 
@@ -226,6 +234,46 @@ def noisy_labels(targets, num_classes: int, fraction: float, seed: int) -> tuple
 
 def dataset_targets(dataset) -> np.ndarray:
     """Labels of every item without decoding images (all fdsl datasets expose them cheaply)."""
-    if isinstance(dataset, FormulaDataset):
-        return np.arange(len(dataset)) // dataset.instances
     return np.asarray(dataset.targets, dtype=np.int64)
+
+
+class Rendered(torch.utils.data.Dataset):
+    """Render once, augment many times: every image of an on-the-fly dataset rendered up front and kept.
+
+    For the few-images recipes (OFDB, 1p-frac: a handful of images per category, hundreds of
+    epochs) re-rendering every epoch would cost more than training.  The pixels are exactly the
+    on-the-fly ones (same keys), held as uint8 arrays in memory.
+    """
+
+    def __init__(self, base: FormulaDataset, progress: bool = True):
+        from tqdm import tqdm
+
+        self.classes, self.targets, self.fingerprint = base.classes, base.targets, base.fingerprint
+        self.images = [base.render(i) for i in tqdm(range(len(base)), desc="render once", leave=False,
+                                                     disable=not progress, mininterval=5)]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def render(self, index: int) -> np.ndarray:
+        return self.images[int(index)]
+
+    def __getitem__(self, index: int):
+        return Image.fromarray(self.images[int(index)]).convert("RGB"), int(self.targets[int(index)])
+
+
+class Repeated(torch.utils.data.Dataset):
+    """Each item ``times`` times per epoch; each repetition gets its own augmentation (it has its own index)."""
+
+    def __init__(self, base, times: int):
+        if times < 1:
+            raise FdslError(f"--repeat must be at least 1, got {times}")
+        self.base, self.times = base, int(times)
+        self.classes, self.fingerprint = base.classes, getattr(base, "fingerprint", None)
+        self.targets = np.tile(dataset_targets(base), self.times)
+
+    def __len__(self) -> int:
+        return len(self.base) * self.times
+
+    def __getitem__(self, index: int):
+        return self.base[int(index) % len(self.base)]

@@ -264,6 +264,33 @@ def split(dataset, val_fraction: float, seed: int, train_limit: int | None = Non
     return take(dataset, train), take(dataset, val)
 
 
+def three_way_split(dataset, heldout: float, val: float, seed: int):
+    """Stratified (train pool, validation, held-out) index arrays with a fixed seed.
+
+    ``heldout`` and ``val`` are fractions of each class (< 1) or image counts (>= 1, spread over the
+    classes in proportion).  The held-out part is carved first, from its own stream, so that it stays
+    the same whatever validation size is chosen later: it is the split no choice is ever made on.
+    """
+    targets = np.asarray(dataset.targets)
+    total = len(targets)
+    fractions = [amount / total if amount >= 1 else amount for amount in (heldout, val)]
+    if not (0 < fractions[0] < 1 and 0 < fractions[1] < 1 and sum(fractions) < 1):
+        raise FdslError(f"held-out ({heldout}) and validation ({val}) must each be a fraction in (0, 1) or a count, "
+                        f"and leave training images among the {total}")
+    parts = ([], [], [])
+    for label in np.unique(targets):
+        members = rng_for(seed, "three-way-split", int(label)).permutation(np.flatnonzero(targets == label))
+        cut_heldout = int(round(fractions[0] * len(members)))
+        cut_val = cut_heldout + int(round(fractions[1] * len(members)))
+        for part, chosen in zip(parts, (members[cut_val:], members[cut_heldout:cut_val], members[:cut_heldout])):
+            part.extend(chosen)
+    train, val_part, heldout_part = (np.array(sorted(part), dtype=np.int64) for part in parts)
+    if min(len(train), len(val_part), len(heldout_part)) == 0:
+        raise FdslError(f"the split left {len(train)} training, {len(val_part)} validation and {len(heldout_part)} "
+                        "held-out images; the dataset is too small for these sizes")
+    return train, val_part, heldout_part
+
+
 def balanced_subset(targets: np.ndarray, candidates: np.ndarray, limit: int, seed: int) -> np.ndarray:
     """``limit`` of ``candidates``, drawn class by class in round-robin (a fixed, balanced subset)."""
     if limit < 1:

@@ -22,6 +22,19 @@ def add_parser(verbs) -> None:
                         help="images per category (default: all the render settings define, e.g. 1000 for fractal)")
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the rendered images, as 'fdsl render --seed'")
     parser.add_argument("--label-noise", type=float, default=None, help="replace this fraction of labels at random")
+    parser.add_argument("--render-once", action="store_true",
+                        help="render the --params images once, up front, and augment them anew every epoch "
+                        "(the few-images recipes: OFDB, 1p-frac)")
+    parser.add_argument("--repeat", type=int, default=1, help="show each image this many times per epoch, each "
+                        "time augmented anew (default: 1)")
+    parser.add_argument("--task", default="classification",
+                        help="classification (one category per image) or multi-instance (Anderson & Farrell: "
+                        "several categories per image on a random colour background, multi-label loss)")
+    parser.add_argument("--objects", default="1-5", help="multi-instance: shapes per image, N or LOW-HIGH (default: 1-5)")
+    parser.add_argument("--colourise", action="store_true",
+                        help="tint each shape with a random colour on a random colour background (Anderson & Farrell)")
+    parser.add_argument("--heldout-per-category", type=int, default=10,
+                        help="unseen formula images per category measured each epoch (default: 10)")
     add_training_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -32,12 +45,17 @@ def run(args) -> int:
     config = config_from_args(args, "pretrain")
     meta = pretrain(config, args.out, args.recipe, params=args.params, images=args.images, formula=args.formula,
                     render_options=parse_key_values(args.render, "--render"), data_seed=args.data_seed,
-                    instances=args.instances, resume=args.resume, progress=not args.quiet)
+                    instances=args.instances, render_once=args.render_once, repeat=args.repeat,
+                    heldout_per_category=args.heldout_per_category, task=args.task, objects=args.objects,
+                    colourise=args.colourise, resume=args.resume, progress=not args.quiet)
     from fdsl.train.engine import is_main_process
 
     metrics = meta.get("metrics", {})
     if not is_main_process():
         return 0
     print(f"pre-trained {meta['model']} on {len(meta['classes'])} categories for {meta['epoch']} epochs: "
-          f"fit-sample top-1 {metrics.get('fit_top1', float('nan')):.2f}% -> {args.out}")
+          f"top-1 {metrics.get('heldout_top1', float('nan')):.2f}% on unseen formula images "
+          f"({metrics.get('fit_top1', float('nan')):.2f}% on training images) -> {args.out}")
+    for line in meta.get("diagnosis", []):
+        print(f"warning: {line}")
     return 0

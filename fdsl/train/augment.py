@@ -21,8 +21,11 @@ def train_transform(config: TrainConfig):
                                 interpolation=config.interpolation, mean=config.mean, std=config.std,
                                 re_prob=config.re_prob,
                                 train_crop_mode="rrc" if config.train_crop == "resized" else "rkrc")
-    # The ResNet papers: a random crop of the (resized) image, nothing else unless asked.
-    steps = [T.Resize(_resize_side(config)), T.RandomCrop(config.image_size)]
+    if config.train_crop == "pad":  # the CIFAR recipe: reflect-pad by 1/8 of the side, random crop back
+        steps = [T.Resize(config.image_size), T.CenterCrop(config.image_size),
+                 T.RandomCrop(config.image_size, padding=max(1, config.image_size // 8), padding_mode="reflect")]
+    else:  # the ResNet papers: a random crop of the (resized) image, nothing else unless asked
+        steps = [T.Resize(_resize_side(config)), T.RandomCrop(config.image_size)]
     if config.hflip:
         steps.append(T.RandomHorizontalFlip(config.hflip))
     return T.Compose(steps + [T.ToTensor(), T.Normalize(config.mean, config.std)])
@@ -43,11 +46,22 @@ def mixup(config: TrainConfig, num_classes: int):
                  label_smoothing=config.label_smoothing, num_classes=num_classes)
 
 
-def loss_function(config: TrainConfig, mixing: bool) -> torch.nn.Module:
+def loss_function(config: TrainConfig, mixing: bool, multi_label: bool = False) -> torch.nn.Module:
     from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
 
+    if multi_label:  # several categories per image (Anderson & Farrell's multi-instance task)
+        return _SummedBCE()
     if mixing:
         return SoftTargetCrossEntropy()
     if config.label_smoothing:
         return LabelSmoothingCrossEntropy(config.label_smoothing)
     return torch.nn.CrossEntropyLoss()
+
+
+class _SummedBCE(torch.nn.Module):
+    """Binary cross-entropy summed over classes, averaged over images: the per-image scale of cross-entropy,
+    so the recipes' learning rates carry over (a class-averaged BCE would be 1/C as large)."""
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        losses = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+        return losses.sum(dim=1).mean()

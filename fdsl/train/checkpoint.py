@@ -1,12 +1,14 @@
-"""Checkpoints: weights as safetensors, a JSON sidecar, and a resume state.
+"""Checkpoints: weights as safetensors, a JSON sidecar and a resume state, written so a kill loses nothing.
 
-A run folder holds ``model.safetensors`` (a plain timm state dict),
-``model.json`` (model name and keyword arguments, classes, recipe, data
-fingerprint, epoch, metrics) and ``state.pt`` (optimiser and position, for
-``--resume``).  Each file is written under a temporary name then renamed; the
-sidecar goes last and names the step it describes, so a run killed in the middle
-of a save is detected rather than half-loaded.  Loading a pre-trained model
-needs only timm and safetensors::
+A run folder holds ``model.safetensors`` (a plain timm state dict) and ``model.json``
+(model name and keyword arguments, classes, recipe, data fingerprint, epoch, metrics):
+what users load.  Resuming uses ``checkpoints/step-NNNNNNNNN/`` folders, each holding the
+three files of one step.  A save writes the three files into a hidden temporary folder,
+fsyncs them, renames the folder to its final name (the moment the checkpoint becomes
+complete), updates the ``checkpoints/LATEST`` pointer, publishes the weights and sidecar
+at the top of the run folder, and only then deletes the older checkpoint.  A kill at any
+moment therefore leaves at least one complete checkpoint (or none yet), and ``--resume``
+takes the newest complete one.  Loading a pre-trained model needs only timm and safetensors::
 
     model = timm.create_model(meta["model"], num_classes=len(meta["classes"]), **meta["model_kwargs"])
     model.load_state_dict(safetensors.torch.load_file("run/model.safetensors"))
@@ -16,29 +18,108 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 from pathlib import Path
 
 import torch
 
 from fdsl.errors import FdslError
-from fdsl.fileio import atomic_write_bytes
 
 WEIGHTS, SIDECAR, STATE = "model.safetensors", "model.json", "state.pt"
+CHECKPOINTS, LATEST = "checkpoints", "LATEST"
 FORMAT = "fdsl-checkpoint/1"
 
 
-def save(folder: Path, weights: dict, meta: dict, state: dict | None) -> None:
+def save(folder: Path, weights: dict, meta: dict, state: dict) -> Path:
+    """Write one complete checkpoint of step ``meta['global_step']``; returns its folder."""
     from safetensors.torch import save as safetensors_bytes
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(folder / WEIGHTS, safetensors_bytes(weights, metadata={"format": "pt"}))
-    if state is not None:
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        atomic_write_bytes(folder / STATE, buffer.getvalue())
+    root = folder / CHECKPOINTS
+    root.mkdir(parents=True, exist_ok=True)
     meta = {"format": FORMAT, **meta}
-    atomic_write_bytes(folder / SIDECAR, (json.dumps(meta, indent=2, default=_plain) + "\n").encode())
+    name = f"step-{int(meta['global_step']):09d}"
+    staging = root / f".{name}.{os.getpid()}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    _write_synced(staging / WEIGHTS, safetensors_bytes(weights, metadata={"format": "pt"}))
+    _write_synced(staging / STATE, buffer.getvalue())
+    _write_synced(staging / SIDECAR, _json_bytes(meta))
+    _sync_folder(staging)
+    final = root / name
+    if final.exists():  # the same step saved again (an epoch end right after a mid-epoch save)
+        shutil.rmtree(final)
+    os.replace(staging, final)
+    _sync_folder(root)
+    _replace_synced(root / LATEST, name.encode())
+    _publish(folder, final)
+    for old in root.iterdir():
+        if old.name != name and old.name != LATEST and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)  # older checkpoints and temporaries of killed saves
+    return final
+
+
+def _publish(folder: Path, checkpoint: Path) -> None:
+    """The weights and sidecar at the top of the run folder: a hard link (no second copy) renamed into place."""
+    link = folder / f".{WEIGHTS}.{os.getpid()}.tmp"
+    link.unlink(missing_ok=True)
+    try:
+        os.link(checkpoint / WEIGHTS, link)
+    except OSError:  # a filesystem without hard links
+        shutil.copyfile(checkpoint / WEIGHTS, link)
+    os.replace(link, folder / WEIGHTS)
+    _replace_synced(folder / SIDECAR, (checkpoint / SIDECAR).read_bytes())
+
+
+def latest(folder: Path) -> Path | None:
+    """The newest complete checkpoint folder of a run, or None when no save has completed yet."""
+    root = Path(folder) / CHECKPOINTS
+    if not root.is_dir():
+        return None
+    pointer = root / LATEST
+    named = root / pointer.read_text().strip() if pointer.is_file() else None
+    if named is not None and _complete(named):
+        return named
+    complete = sorted(p for p in root.glob("step-*") if _complete(p))
+    return complete[-1] if complete else None
+
+
+def _complete(checkpoint: Path) -> bool:
+    return checkpoint.is_dir() and all((checkpoint / name).is_file() for name in (WEIGHTS, STATE, SIDECAR))
+
+
+def _json_bytes(meta: dict) -> bytes:
+    return (json.dumps(meta, indent=2, default=_plain) + "\n").encode()
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _replace_synced(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    _write_synced(tmp, data)
+    os.replace(tmp, path)
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some filesystems cannot fsync a directory; the rename is still atomic
+    finally:
+        os.close(descriptor)
 
 
 def _plain(value):
@@ -89,11 +170,10 @@ def load_weights(path: Path) -> dict:
                         "re-run the training that wrote it") from None
 
 
-def load_state(path: Path) -> dict | None:
-    file = _folder(path) / STATE
-    if not file.is_file():
-        return None
+def load_state(checkpoint: Path) -> dict:
+    file = Path(checkpoint) / STATE
     try:
         return torch.load(file, map_location="cpu", weights_only=False)
     except Exception as exc:  # torch raises many types for a damaged pickle
-        raise FdslError(f"{file} is corrupt ({exc.__class__.__name__}); delete the run folder to start over") from None
+        raise FdslError(f"{file} is corrupt ({exc.__class__.__name__}); delete that checkpoint folder to resume "
+                        "from the one before, or start over") from None

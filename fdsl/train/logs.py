@@ -29,6 +29,15 @@ def truncate_after(folder: Path, step: int) -> None:
         path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
+def summary(metrics: dict) -> str:
+    """One line for an epoch's metrics: loss, then top-1 of each evaluated split."""
+    parts = [f"loss {metrics['train_loss']:.3f}"]
+    for prefix, name in (("val", "validation"), ("fit", "training sample"), ("heldout", "unseen formula images")):
+        if f"{prefix}_top1" in metrics:
+            parts.append(f"{name} top-1 {metrics[f'{prefix}_top1']:.2f}%")
+    return ", ".join(parts) + f" ({metrics['epoch_seconds']:.0f} s)"
+
+
 def plot(runs: dict[str, Path], out: Path, title: str = "") -> Path:
     """Training loss per step and validation top-1 per epoch of each named run."""
     import matplotlib
@@ -43,10 +52,13 @@ def plot(runs: dict[str, Path], out: Path, title: str = "") -> Path:
         epochs = [r for r in records if r.get("kind") == "epoch"]
         if steps:
             loss_axis.plot([r["step"] for r in steps], [r["loss"] for r in steps], label=label, lw=1)
-        if epochs and "val_top1" in epochs[0]:
-            acc_axis.plot([r["epoch"] + 1 for r in epochs], [r["val_top1"] for r in epochs], marker="o", label=label)
+        for key, name in (("val_top1", ""), ("heldout_top1", "unseen formula images"), ("fit_top1", "training sample")):
+            points = [r for r in epochs if key in r]
+            if points:
+                text = f"{label}: {name}" if name and len(runs) > 1 else (name or label)
+                acc_axis.plot([r["epoch"] + 1 for r in points], [r[key] for r in points], marker="o", label=text)
     loss_axis.set(xlabel="step", ylabel="training loss", title="loss")
-    acc_axis.set(xlabel="epoch", ylabel="validation top-1 (%)", title="validation accuracy")
+    acc_axis.set(xlabel="epoch", ylabel="top-1 (%)", title="accuracy")
     for axis in (loss_axis, acc_axis):
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:

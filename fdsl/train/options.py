@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fdsl.train.model import PRESETS
 from fdsl.train.recipes import RECIPES, recipe_config
 
 # (flag, type, help); each defaults to None = "the recipe's value".
@@ -27,6 +28,8 @@ OVERRIDES = [
     ("cutmix", float, "CutMix alpha (0: off)"),
     ("label-smoothing", float, "label smoothing"),
     ("drop-path", float, "stochastic depth rate"),
+    ("layer-decay", float, "layer-wise learning-rate decay for ViT fine-tuning, e.g. 0.75 (0: off)"),
+    ("eval-every", int, "epochs between evaluations (the last epoch is always evaluated)"),
     ("workers", int, "DataLoader worker processes"),
     ("render-device", str, "where --params images are rendered: cpu (DataLoader workers) or cuda (on the training GPU)"),
     ("threads", int, "torch CPU threads (0: torch's default; 1 is fastest when other jobs share the cores)"),
@@ -36,7 +39,8 @@ OVERRIDES = [
 
 def add_training_arguments(parser: argparse.ArgumentParser, default_model: str | None = "resnet18") -> None:
     parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, metrics.jsonl, curves.png)")
-    parser.add_argument("--model", default=None, help=f"any timm model name (default: {default_model})")
+    parser.add_argument("--model", default=None, help=f"any timm model name, or a small-ViT preset: "
+                        f"{', '.join(PRESETS)} (default: {default_model}, or the recipe's)")
     parser.add_argument("--recipe", default="resnet-sgd", help=f"preset: {', '.join(sorted(RECIPES))} (default: resnet-sgd)")
     parser.add_argument("--seed", type=int, default=0, help="seed of data order, augmentation and init (default: 0)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")

@@ -6,24 +6,71 @@ from pathlib import Path
 
 import numpy as np
 
-from fdsl.datasets import pretraining_dataset
+from fdsl.composite import Composite, parse_objects
+from fdsl.datasets import Rendered, Repeated, pretraining_dataset
 from fdsl.errors import FdslError
 from fdsl.realdata import balanced_subset, check_same_classes, keep_classes, open_images, split, take
 from fdsl.train import checkpoint, engine, model as models
 from fdsl.train.recipes import TrainConfig
 
 
+HELDOUT_PER_CATEGORY = 10  # unseen formula images per category measured each epoch (pre-training diagnostics)
+HELDOUT_FRACTION = 0.05    # of an ImageFolder's images per class, when pre-training on --images
+TASKS = ("classification", "multi-instance")
+
+
 def pretrain(config: TrainConfig, out: Path, recipe: str, params: Path | None = None, images: Path | None = None,
              formula: str | None = None, render_options: dict | None = None, data_seed: int = 0,
-             instances: int | None = None, resume: bool = False, progress: bool = True, **fit_options) -> dict:
+             instances: int | None = None, render_once: bool = False, repeat: int = 1,
+             heldout_per_category: int = HELDOUT_PER_CATEGORY, task: str = "classification",
+             objects: str = "1-5", colourise: bool = False, resume: bool = False, progress: bool = True,
+             **fit_options) -> dict:
+    """Pre-train on formula images; every epoch also measures accuracy on images of the same categories
+    that training never sees (``heldout_*`` metrics), the number that says whether the task is learned.
+
+    ``render_once`` renders the on-the-fly images up front and augments them every epoch (the few-images
+    recipes); ``repeat`` shows each image that many times per epoch, each time augmented anew.
+    ``task="multi-instance"`` pastes ``objects`` shapes of different categories per image on a random colour
+    background with a multi-hot target; ``colourise`` tints single shapes and pastes them on such a background
+    (Anderson & Farrell, fdsl.composite).
+    """
+    if task not in TASKS:
+        raise FdslError(f"unknown --task '{task}'; choose one of: {', '.join(TASKS)}")
+    composite = task == "multi-instance" or colourise
+    if composite and images is not None:
+        raise FdslError("--task multi-instance and --colourise compose shapes rendered on the fly: use --params")
+    object_range = parse_objects(objects) if task == "multi-instance" else (1, 1)
+    if object_range[1] > 1 and (config.mixup or config.cutmix or config.label_noise):
+        raise FdslError("--task multi-instance has several labels per image: Mixup/CutMix and --label-noise mix "
+                        "single labels; add --mixup 0 --cutmix 0 (and no --label-noise)")
     dataset, data = pretraining_dataset(params=params, images=images, formula=formula, render_options=render_options,
                                         seed=data_seed, instances=instances)
     classes = list(dataset.classes)
-    kwargs = models.model_kwargs(config.model, config.image_size, config.drop_path)
-    model = models.create(config.model, len(classes), seed=config.seed, **kwargs)
-    meta = {"stage": "pretrain", "model": config.model, "model_kwargs": kwargs, "classes": classes,
-            "recipe": recipe, "data": data}
-    return engine.fit(model, dataset, None, config, out, meta, resume=resume, progress=progress, **fit_options)
+    timm_name, kwargs = models.resolve(config.model, config.image_size, config.drop_path)
+    if images is not None:
+        dataset, heldout = split(dataset, HELDOUT_FRACTION, data_seed)
+        data["heldout"] = f"{HELDOUT_FRACTION:g} of each class, split seed {data_seed}"
+    else:
+        if heldout_per_category < 1:
+            raise FdslError(f"--heldout-per-category must be at least 1, got {heldout_per_category}")
+        heldout = dataset.heldout(heldout_per_category)
+        data["heldout"] = {"per_category": heldout.instances, "kind": "fresh draws" if heldout.stream != "render"
+                           else "images of each category training does not use"}
+        if render_once:
+            dataset = Rendered(dataset, progress)
+        if composite:
+            dataset = Composite(dataset, object_range, seed=data_seed)
+            heldout = Composite(heldout, object_range, seed=data_seed, stream="composite-heldout")
+            data["composite"] = {"task": task, "objects": list(object_range), "scale": list(dataset.scale),
+                                 "colour": "random hue on a random smooth colour background"}
+    if repeat != 1:
+        dataset = Repeated(dataset, repeat)
+    data.update(render_once=bool(render_once and params is not None), repeat=int(repeat))
+    model = models.create(timm_name, len(classes), seed=config.seed, **kwargs)
+    meta = {"stage": "pretrain", "model": timm_name, "preset": config.model if timm_name != config.model else None,
+            "model_kwargs": kwargs, "classes": classes, "recipe": recipe, "data": data}
+    return engine.fit(model, dataset, None, config, out, meta, resume=resume, progress=progress,
+                      heldout_set=heldout, **fit_options)
 
 
 def real_splits(data: str, val: str | None = None, val_fraction: float = 0.1, split_seed: int = 0,
@@ -54,36 +101,51 @@ def finetune(config: TrainConfig, out: Path, recipe: str, data: str, checkpoint_
     if scratch == (checkpoint_path is not None):
         raise FdslError("give exactly one of --checkpoint DIR (fine-tune pre-trained weights) or --scratch")
     train, held_out, description = real_splits(data, val, val_fraction, split_seed, train_images, max_classes)
+    return finetune_on(config, out, recipe, train, held_out, description, checkpoint_path, freeze=freeze,
+                       resume=resume, progress=progress, model_given=model_given, **fit_options)
+
+
+def finetune_on(config: TrainConfig, out: Path, recipe: str, train, held_out, description: dict,
+                checkpoint_path: Path | None, freeze: int | None = None, resume: bool = False, progress: bool = True,
+                model_given: bool = False, **fit_options) -> dict:
+    """Fine-tune on datasets already split: ``checkpoint_path`` None trains ``config.model`` from random weights."""
     classes = list(train.classes)
-    parent = None
-    if scratch:
-        kwargs = models.model_kwargs(config.model, config.image_size, config.drop_path)
-        model = models.create(config.model, len(classes), seed=config.seed, **kwargs)
-    else:
-        source = checkpoint.read_meta(checkpoint_path)
-        if model_given and source["model"] != config.model:
-            raise FdslError(f"--model {config.model} does not match the checkpoint's model {source['model']}; "
-                            "drop --model or use that checkpoint's model")
-        config.model = source["model"]
-        kwargs = dict(source["model_kwargs"])
-        model = models.create(source["model"], len(source["classes"]), seed=config.seed, **kwargs)
-        models.load_weights(model, checkpoint.load_weights(checkpoint_path), str(checkpoint_path))
-        models.replace_head(model, len(classes))
-        kwargs.pop("drop_path_rate", None)
-        if config.drop_path:
-            kwargs["drop_path_rate"] = config.drop_path
-            _set_drop_path(model, config.drop_path)
-        if "img_size" in kwargs and kwargs["img_size"] != config.image_size:
-            model.set_input_size(img_size=config.image_size)  # resamples the position embeddings
-            kwargs["img_size"] = config.image_size
-        parent = {"path": str(checkpoint_path), "model": source["model"], "data": source.get("data"),
-                  "epoch": source.get("epoch"), "metrics": source.get("metrics")}
+    model, kwargs, parent = _initial_model(config, len(classes), checkpoint_path, model_given)
     frozen = models.freeze(model, freeze) if freeze is not None else []
     meta = {"stage": "finetune", "model": config.model, "model_kwargs": kwargs, "classes": classes, "recipe": recipe,
-            "data": description, "init": "scratch" if scratch else "checkpoint", "parent": parent,
+            "data": description, "init": "scratch" if checkpoint_path is None else "checkpoint", "parent": parent,
             "freeze": freeze}
     return engine.fit(model, train, held_out, config, out, meta, resume=resume, frozen=frozen, progress=progress,
                       **fit_options)
+
+
+def _initial_model(config: TrainConfig, num_classes: int, checkpoint_path: Path | None, model_given: bool):
+    """(model, timm keyword arguments, parent description): random weights, or a checkpoint's with a new head."""
+    if checkpoint_path is None:
+        timm_name, kwargs = models.resolve(config.model, config.image_size, config.drop_path)
+        config.model = timm_name
+        return models.create(timm_name, num_classes, seed=config.seed, **kwargs), kwargs, None
+    source = checkpoint.read_meta(checkpoint_path)
+    given = models.PRESETS.get(config.model, (config.model, None))[0]
+    if model_given and source["model"] != given:
+        raise FdslError(f"--model {config.model} does not match the checkpoint's model {source['model']}; "
+                        "drop --model or use that checkpoint's model")
+    config.model = source["model"]
+    kwargs = dict(source["model_kwargs"])
+    model = models.create(source["model"], len(source["classes"]), seed=config.seed, **kwargs)
+    models.load_weights(model, checkpoint.load_weights(checkpoint_path), str(checkpoint_path))
+    models.replace_head(model, num_classes)
+    kwargs.pop("drop_path_rate", None)
+    if config.drop_path:
+        kwargs["drop_path_rate"] = config.drop_path
+        _set_drop_path(model, config.drop_path)
+    if "img_size" in kwargs and kwargs["img_size"] != config.image_size:
+        models.check_patch(kwargs, config.image_size, source["model"])
+        model.set_input_size(img_size=config.image_size)  # resamples the position embeddings
+        kwargs["img_size"] = config.image_size
+    parent = {"path": str(checkpoint_path), "model": source["model"], "data": source.get("data"),
+              "epoch": source.get("epoch"), "metrics": source.get("metrics")}
+    return model, kwargs, parent
 
 
 def _set_drop_path(model, rate: float) -> None:
@@ -98,13 +160,19 @@ def _set_drop_path(model, rate: float) -> None:
 def evaluate(checkpoint_path: Path, data: str, split_name: str = "all", val_fraction: float = 0.1,
              split_seed: int = 0, max_classes: int | None = None, batch_size: int = 256, workers: int = 0,
              device: str = "auto", progress: bool = True) -> dict:
-    meta = checkpoint.read_meta(checkpoint_path)
     source = keep_classes(open_images(data), max_classes)
     if split_name != "all":
         train, held_out = split(source, val_fraction, split_seed)
         source = held_out if split_name == "val" else train
-    if len(source.classes) != len(meta["classes"]):
-        raise FdslError(f"{data} has {len(source.classes)} classes but the checkpoint was trained on "
+    return evaluate_on(checkpoint_path, source, str(data), batch_size, workers, device, progress)
+
+
+def evaluate_on(checkpoint_path: Path, dataset, where: str, batch_size: int = 256, workers: int = 0,
+                device: str = "auto", progress: bool = True) -> dict:
+    """Top-1/top-5 of a checkpoint on a labelled dataset whose classes are the checkpoint's."""
+    meta = checkpoint.read_meta(checkpoint_path)
+    if len(dataset.classes) != len(meta["classes"]):
+        raise FdslError(f"{where} has {len(dataset.classes)} classes but the checkpoint was trained on "
                         f"{len(meta['classes'])}; evaluate a checkpoint fine-tuned on this dataset")
     model = models.create(meta["model"], len(meta["classes"]), **meta["model_kwargs"])
     models.load_weights(model, checkpoint.load_weights(checkpoint_path), str(checkpoint_path))
@@ -112,4 +180,4 @@ def evaluate(checkpoint_path: Path, data: str, split_name: str = "all", val_frac
     config.batch_size, config.workers, config.device = batch_size, workers, device
     ctx = engine.Context(device)
     model.to(ctx.device)
-    return engine.evaluate(model, source, config, ctx, progress=progress)
+    return engine.evaluate(model, dataset, config, ctx, progress=progress)

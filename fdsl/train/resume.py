@@ -1,0 +1,80 @@
+"""``--resume``: continue a run from its newest complete checkpoint, and only if it is the same run.
+
+A run's identity is everything that decides its result: the training settings (except the
+few below that only change speed or logging), the data (fingerprints, data seed, render
+settings, instances, split), the classes, the model and its starting weights.  Resuming with
+any of them changed would train one model on two runs' data and record only the second, so it
+is refused with the setting and both values.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tqdm import tqdm
+
+from fdsl.errors import FdslError
+from fdsl.train import checkpoint
+from fdsl.train.model import load_weights
+
+# Settings that may change between a run and its resumption without changing its result.
+RESUMABLE_CHANGES = {"workers", "threads", "device", "log_every", "checkpoint_every", "eval_every"}
+# Sidecar entries that identify the run beside its settings.
+IDENTITY = ("stage", "model", "model_kwargs", "classes", "data", "init", "parent", "freeze", "label_noise")
+
+
+def restore(folder: Path, run, config, sidecar: dict, main: bool) -> dict | None:
+    """Load the newest complete checkpoint into ``run`` (a loop.Training); its sidecar, or None to start afresh."""
+    found = checkpoint.latest(folder)
+    if found is None:
+        if (Path(folder) / checkpoint.STATE).is_file():
+            raise FdslError(f"{folder} was written by an older fdsl (a top-level {checkpoint.STATE}); it cannot be "
+                            "resumed: start a new --out")
+        if main:
+            tqdm.write(f"--resume: {folder} holds no complete checkpoint yet; starting from the beginning")
+        return None
+    saved = checkpoint.read_meta(found)
+    state = checkpoint.load_state(found)
+    check_same_run(saved, state["config"], config.to_dict(), sidecar)
+    load_weights(run.model, checkpoint.load_weights(found), str(found))
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.step, run.epoch_loss = int(state["global_step"]), list(state["epoch_loss"])
+    return saved
+
+
+def check_same_run(saved: dict, saved_config: dict, config: dict, sidecar: dict) -> None:
+    for key, value in config.items():
+        old = _plain(saved_config.get(key))
+        if key not in RESUMABLE_CHANGES and old != _plain(value):
+            flag = "--" + key.replace("_", "-")
+            hint = " (the schedule was fixed by it: fine-tune from this run into a new --out to train longer)" \
+                if key == "epochs" else ""
+            raise FdslError(f"--resume with another {flag}: the run used {_short(old)}, this command gives "
+                            f"{_short(value)}{hint}; use the original value or a new --out")
+    for key in IDENTITY:
+        difference = _first_difference(saved.get(key), _plain(sidecar.get(key)), key)
+        if difference:
+            where, old, new = difference
+            raise FdslError(f"--resume with other {where}: the run used {_short(old)}, this command gives "
+                            f"{_short(new)}; use the original data and start, or a new --out")
+
+
+def _first_difference(old, new, where: str):
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            found = _first_difference(old.get(key), new.get(key), f"{where}.{key}")
+            if found:
+                return found
+        return None
+    return None if old == new else (where, old, new)
+
+
+def _plain(value):
+    """JSON round trip: tuples become lists and paths strings, as in the saved sidecar."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _short(value) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= 60 else text[:57] + "..."
