@@ -123,6 +123,12 @@ def pretraining_dataset(params: Path | None = None, images: Path | None = None, 
     if images is not None:
         from fdsl.realdata import open_images
 
+        # A render that was killed (or is still running) says so in its manifest: training on it would
+        # silently use whichever images happen to be there, a different dataset at every attempt.
+        manifest = read_manifest(images) if Path(images).is_dir() else None
+        if manifest is not None and manifest.get("complete") is False:
+            raise FdslError(f"the render in {images} is incomplete (its manifest.json says complete: false); "
+                            "finish it by re-running the same 'fdsl render' command (it resumes), then pre-train")
         dataset = open_images(str(images))
         return dataset, {"kind": "images", "path": str(images), "fingerprint": dataset.fingerprint,
                          "size": len(dataset)}

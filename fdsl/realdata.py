@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from fdsl.errors import FdslError
 from fdsl.seeding import rng_for
@@ -42,13 +42,19 @@ class LabelledImages(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int):
         try:
-            image = self.load(int(index))
-        except (OSError, UnidentifiedImageError, ValueError) as exc:
-            raise FdslError(f"cannot decode image {index} of {self.describe()}: {exc.__class__.__name__}") from None
-        return image.convert("RGB"), int(self.targets[index])
+            image = self.load(int(index)).convert("RGB")
+        except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for a damaged file
+            raise FdslError(f"cannot decode {self.item_name(int(index))} ({exc.__class__.__name__}: "
+                            f"{str(exc).splitlines()[0][:80] if str(exc) else 'no detail'}); replace or remove "
+                            "that image") from None
+        return image, int(self.targets[index])
 
     def describe(self) -> str:
         return type(self).__name__
+
+    def item_name(self, index: int) -> str:
+        """What a user can find: the file, the zip member, or the array index."""
+        return f"image {index} of {self.describe()}"
 
 
 def _check_classes(classes: list, where: str) -> None:
@@ -85,6 +91,9 @@ class FolderImages(LabelledImages):
 
     def describe(self):
         return str(self.root)
+
+    def item_name(self, index):
+        return str(self.files[index])
 
 
 class ZipImages(LabelledImages):
@@ -133,6 +142,9 @@ class ZipImages(LabelledImages):
     def describe(self):
         return str(self.path)
 
+    def item_name(self, index):
+        return f"{self.members[index]} in {self.path}"
+
 
 class ArrayImages(LabelledImages):
     """Images held in memory: uint8 (N, H, W) or (N, H, W, 3) with integer labels."""
@@ -142,6 +154,10 @@ class ArrayImages(LabelledImages):
             raise FdslError(f"{name} holds no images")
         if len(images) != len(labels):
             raise FdslError(f"{name}: {len(images)} images but {len(labels)} labels")
+        if not (images.ndim == 3 or (images.ndim == 4 and images.shape[-1] == 3)):
+            # e.g. flattened (N, H*W) rows: each would become a 1-pixel-high image, and training would "work"
+            raise FdslError(f"{name}: images must be an N x H x W (grey) or N x H x W x 3 (RGB) array, got shape "
+                            f"{tuple(images.shape)}; reshape them before saving")
         self.images, self.targets = images, np.asarray(labels, dtype=np.int64)
         self.classes, self.fingerprint, self.name = classes, fingerprint, name
 
@@ -256,6 +272,7 @@ def split(dataset, val_fraction: float, seed: int, train_limit: int | None = Non
         train.extend(members[cut:])
     train = np.array(sorted(train), dtype=np.int64)
     if train_limit is not None:
+        check_train_images(train_limit, len(train), "after the validation split")
         train = balanced_subset(targets, train, train_limit, seed)
     val = np.array(sorted(val), dtype=np.int64)
     if len(train) == 0 or len(val) == 0:
@@ -289,6 +306,13 @@ def three_way_split(dataset, heldout: float, val: float, seed: int):
         raise FdslError(f"the split left {len(train)} training, {len(val_part)} validation and {len(heldout_part)} "
                         "held-out images; the dataset is too small for these sizes")
     return train, val_part, heldout_part
+
+
+def check_train_images(limit: int, available: int, where: str) -> None:
+    """``--train-images`` asks for a subset: more images than there are is a mistake, not a request for all."""
+    if limit > available:
+        raise FdslError(f"--train-images {limit} is more than the {available} training images {where}; "
+                        f"give at most {available}")
 
 
 def balanced_subset(targets: np.ndarray, candidates: np.ndarray, limit: int, seed: int) -> np.ndarray:

@@ -17,6 +17,9 @@ def add_parser(verbs) -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--match-classes-by-index", action="store_true",
+                        help="score class i of --data as class i of the checkpoint even when their names differ "
+                        "(default: the class names must be the checkpoint's)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
@@ -27,7 +30,8 @@ def run(args) -> int:
 
     result = evaluate(args.checkpoint, args.data, split_name=args.split, val_fraction=args.val_fraction,
                       split_seed=args.split_seed, max_classes=args.max_classes, batch_size=args.batch_size,
-                      workers=args.workers, device=args.device, progress=not args.quiet)
+                      workers=args.workers, device=args.device, progress=not args.quiet,
+                      match_by_index=args.match_classes_by_index)
     if args.json:
         print(json.dumps(result))
     else:

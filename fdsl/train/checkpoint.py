@@ -75,14 +75,16 @@ def _publish(folder: Path, checkpoint: Path) -> None:
 
 
 def latest(folder: Path) -> Path | None:
-    """The newest complete checkpoint folder of a run, or None when no save has completed yet."""
+    """The newest complete checkpoint folder of a run, or None when no save has completed yet.
+
+    A ``step-*`` folder only ever appears by renaming a staging folder whose files were all
+    written and fsynced, so one holding its three files is complete.  ``LATEST`` is not trusted
+    over the folders themselves: a kill between the rename and the pointer update leaves it one
+    step behind, and a stale pointer may name a folder deleted since.
+    """
     root = Path(folder) / CHECKPOINTS
     if not root.is_dir():
         return None
-    pointer = root / LATEST
-    named = root / pointer.read_text().strip() if pointer.is_file() else None
-    if named is not None and _complete(named):
-        return named
     complete = sorted(p for p in root.glob("step-*") if _complete(p))
     return complete[-1] if complete else None
 

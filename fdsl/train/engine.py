@@ -97,8 +97,11 @@ def _build(model, train_set, config: TrainConfig, ctx: Context, num_classes: int
     from timm.optim import create_optimizer_v2
     from timm.scheduler import create_scheduler_v2
 
-    optimizer = create_optimizer_v2(model, opt=config.opt, lr=config.lr, weight_decay=config.weight_decay,
-                                     momentum=config.momentum, layer_decay=config.layer_decay or None)
+    try:
+        optimizer = create_optimizer_v2(model, opt=config.opt, lr=config.lr, weight_decay=config.weight_decay,
+                                         momentum=config.momentum, layer_decay=config.layer_decay or None)
+    except (ImportError, ValueError, RuntimeError, AssertionError) as exc:  # e.g. bnb*/fused* without their package
+        raise FdslError(f"timm cannot build --opt {config.opt} here: {str(exc).splitlines()[0][:120]}") from None
     scheduler, _ = create_scheduler_v2(
         optimizer, sched=config.sched, num_epochs=config.epochs,
         decay_milestones=[f * config.epochs for f in config.decay_at], decay_rate=config.decay_rate,

@@ -60,14 +60,22 @@ def _takes_image_size(name: str) -> bool:
     return bool(cfg and getattr(cfg, "fixed_input_size", False))
 
 
+def check_name(name: str) -> None:
+    """A timm model name or an fdsl preset; otherwise one line with the close matches among timm's names."""
+    if name in PRESETS or timm.is_model(name):
+        return
+    import difflib
+
+    close = difflib.get_close_matches(name, timm.list_models() + list(PRESETS), n=4, cutoff=0.6)
+    hint = f" (similar: {', '.join(close)})" if close else ""
+    raise FdslError(f"unknown model '{name}'{hint}; see timm.list_models() for the names")
+
+
 def create(name: str, num_classes: int, seed: int = 0, **kwargs) -> torch.nn.Module:
     """timm's model ``name``, its random initial weights drawn from ``seed``."""
     if num_classes < 1:
         raise FdslError(f"a model needs at least 1 class, got {num_classes}; check the dataset's class folders")
-    if not timm.is_model(name):
-        close = timm.list_models(f"*{name.split('_')[0]}*")[:6]
-        hint = f" (similar: {', '.join(close)})" if close else ""
-        raise FdslError(f"unknown model '{name}'{hint}; see timm.list_models() for the names")
+    check_name(name)
     torch.manual_seed(seed)
     try:
         return timm.create_model(name, num_classes=num_classes, **kwargs)

@@ -8,6 +8,7 @@ can then be overridden from the command line.  The pieces themselves
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 
 from fdsl.errors import FdslError
@@ -70,13 +71,16 @@ class TrainConfig:
         if not (8 <= self.image_size <= MAX_IMAGE_SIZE):
             raise FdslError(f"--image-size must be between 8 and {MAX_IMAGE_SIZE}, got {self.image_size}")
         for flag, value, low, high in (("weight-decay", self.weight_decay, 0, 10), ("momentum", self.momentum, 0, 1),
-                                       ("hflip", self.hflip, 0, 1), ("label-smoothing", self.label_smoothing, 0, 1),
-                                       ("drop-path", self.drop_path, 0, 1), ("re-prob", self.re_prob, 0, 1),
+                                       ("hflip", self.hflip, 0, 1), ("re-prob", self.re_prob, 0, 1),
                                        ("mixup", self.mixup, 0, 100), ("cutmix", self.cutmix, 0, 100),
                                        ("layer-decay", self.layer_decay, 0, 1), ("warmup-epochs", self.warmup_epochs,
                                                                                   0, self.epochs)):
             if not (math.isfinite(value) and low <= value <= high):
                 raise FdslError(f"--{flag} must be between {low} and {high:g}, got {value}")
+        # 1 itself is excluded: smoothing 1 erases the labels (timm asserts), drop-path 1 drops every block.
+        for flag, value in (("label-smoothing", self.label_smoothing), ("drop-path", self.drop_path)):
+            if not (math.isfinite(value) and 0 <= value < 1):
+                raise FdslError(f"--{flag} must be at least 0 and below 1, got {value}")
         if self.eval_every < 1:
             raise FdslError(f"--eval-every must be at least 1, got {self.eval_every}")
         if not (0 < self.crop_pct <= 1):
@@ -87,9 +91,62 @@ class TrainConfig:
             raise FdslError(f"--workers must be >= 0, got {self.workers}")
         if self.train_crop not in TRAIN_CROPS:
             raise FdslError(f"--train-crop must be one of {', '.join(TRAIN_CROPS)}, got {self.train_crop}")
+        check_timm_names(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+# timm keeps no list of its schedule names (create_scheduler_v2 is an if/elif chain): these are only the
+# suggestions for a typo; whether a name works is decided by timm itself (check_timm_names).
+SCHEDULE_NAMES = ("cosine", "tanh", "step", "constant", "multistep", "poly", "wsd", "rsqrt")
+AUTO_AUGMENT_EXAMPLES = ("rand-m9-mstd0.5-inc1", "rand-m9-mstd0.5", "augmix-m5-w4-d2", "original", "originalr", "v0",
+                         "v0r", "3a")
+
+
+def unknown_name(flag: str, value: str, names, what: str) -> FdslError:
+    """One line: the unknown name, timm's close matches (difflib), else a few of timm's names."""
+    close = difflib.get_close_matches(str(value).lower(), list(names), n=4, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}?" if close else f"{what} include {', '.join(list(names)[:8])}"
+    return FdslError(f"unknown {flag} '{value}': {hint}")
+
+
+def check_timm_names(config: "TrainConfig") -> None:
+    """Optimiser, schedule, augmentation policy and model, checked by timm now rather than after the data is built
+    (timm would otherwise fail mid-setup with its own traceback)."""
+    import timm.optim
+    import torch
+
+    opt = config.opt.lower()
+    base = opt[len("lookahead_"):] if opt.startswith("lookahead_") else opt
+    try:
+        timm.optim.get_optimizer_info(base)
+    except ValueError:
+        raise unknown_name("--opt", config.opt, timm.optim.list_optimizers(), "timm's optimisers") from None
+    from timm.scheduler import create_scheduler_v2
+
+    if config.sched == "none":  # timm's 'none' gives no scheduler object at all
+        raise FdslError("--sched none: use --sched constant for a fixed learning rate")
+    probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    try:  # the same call as the engine's, on a dummy optimiser: timm itself says whether the name works
+        create_scheduler_v2(probe, sched=config.sched, num_epochs=max(config.epochs, 1), step_on_epochs=False,
+                            updates_per_epoch=1)
+    except ValueError:
+        raise unknown_name("--sched", config.sched, SCHEDULE_NAMES, "timm's schedules") from None
+    except (TypeError, AssertionError) as exc:  # e.g. plateau, which steps per epoch on a metric
+        raise FdslError(f"--sched {config.sched} cannot be used here (timm: {str(exc).splitlines()[0]}); fdsl "
+                        f"updates the schedule every step: use one of {', '.join(SCHEDULE_NAMES)}") from None
+    if config.auto_augment:
+        from timm.data import create_transform
+
+        try:
+            create_transform(32, is_training=True, auto_augment=config.auto_augment)
+        except Exception:  # timm asserts, raises ValueError or KeyError, depending on which part is wrong
+            raise unknown_name("--auto-augment", config.auto_augment, AUTO_AUGMENT_EXAMPLES,
+                               "timm's policies") from None
+    from fdsl.train.model import check_name
+
+    check_name(config.model)
 
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

@@ -56,13 +56,36 @@ def check_same_run(saved: dict, saved_config: dict, config: dict, sidecar: dict)
         difference = _first_difference(saved.get(key), _plain(sidecar.get(key)), key)
         if difference:
             where, old, new = difference
-            raise FdslError(f"--resume with other {where}: the run used {_short(old)}, this command gives "
-                            f"{_short(new)}; use the original data and start, or a new --out")
+            raise FdslError(f"--resume with another {_setting(where)}: the run used {_short(old)}, this command "
+                            f"gives {_short(new)}; use the original data and start, or a new --out")
+
+
+# Sidecar entries by the option that sets them, so the refusal names what the user typed.
+_SETTINGS = {"data.seed": "--data-seed", "data.instances": "--instances", "data.params": "--params",
+             "data.path": "--images", "data.formula": "--formula", "data.train": "--data", "data.val": "validation "
+             "split (--val, --val-fraction, --split-seed)", "data.train_images": "--train-images",
+             "data.max_classes": "--max-classes", "data.repeat": "--repeat", "data.render_once": "--render-once",
+             "data.heldout": "held-out split (--data-seed, --heldout-per-category)", "init": "start (--checkpoint "
+             "or --scratch)", "freeze": "--freeze", "model": "--model", "classes": "classes (the data's class folders)"}
+
+
+def _setting(where: str) -> str:
+    if where.startswith("data.render."):
+        return f"render setting (--render {where.split('.')[-1]})"
+    if where.startswith("parent"):
+        return "pre-trained start (--checkpoint)"
+    if where.startswith("data.composite"):
+        return "multi-instance setting (--task, --objects, --colourise)"
+    name = _SETTINGS.get(where, where)
+    return name if name.startswith("--") or " " in name else f"'{name}'"
 
 
 def _first_difference(old, new, where: str):
+    """The first differing leaf; content fingerprints and sizes last, since they follow from the settings
+    and a user recognises a setting, not a hash."""
     if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new), key=str):
+        derived = ("fingerprint", "size", "train_size", "val_size", "val_fingerprint")
+        for key in sorted(set(old) | set(new), key=lambda k: (str(k) in derived, str(k))):
             found = _first_difference(old.get(key), new.get(key), f"{where}.{key}")
             if found:
                 return found

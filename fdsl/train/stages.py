@@ -9,7 +9,8 @@ import numpy as np
 from fdsl.composite import Composite, parse_objects
 from fdsl.datasets import Rendered, Repeated, pretraining_dataset
 from fdsl.errors import FdslError
-from fdsl.realdata import balanced_subset, check_same_classes, keep_classes, open_images, split, take
+from fdsl.realdata import (balanced_subset, check_same_classes, check_train_images, keep_classes, open_images,
+                           split, take)
 from fdsl.train import checkpoint, engine, model as models
 from fdsl.train.recipes import TrainConfig
 
@@ -82,6 +83,7 @@ def real_splits(data: str, val: str | None = None, val_fraction: float = 0.1, sp
         check_same_classes(source, held_out, val)
         train = source
         if train_images is not None:
+            check_train_images(train_images, len(source), f"in {data}")
             chosen = balanced_subset(np.asarray(source.targets), np.arange(len(source)), train_images, split_seed)
             train = take(source, chosen)
         description = {"train": data, "val": val, "val_fingerprint": held_out.fingerprint}
@@ -159,21 +161,36 @@ def _set_drop_path(model, rate: float) -> None:
 
 def evaluate(checkpoint_path: Path, data: str, split_name: str = "all", val_fraction: float = 0.1,
              split_seed: int = 0, max_classes: int | None = None, batch_size: int = 256, workers: int = 0,
-             device: str = "auto", progress: bool = True) -> dict:
+             device: str = "auto", progress: bool = True, match_by_index: bool = False) -> dict:
+    _check_loader(batch_size, workers)
+    checkpoint.read_meta(checkpoint_path)  # a missing checkpoint is said before the data is read
     source = keep_classes(open_images(data), max_classes)
     if split_name != "all":
         train, held_out = split(source, val_fraction, split_seed)
         source = held_out if split_name == "val" else train
-    return evaluate_on(checkpoint_path, source, str(data), batch_size, workers, device, progress)
+    return evaluate_on(checkpoint_path, source, str(data), batch_size, workers, device, progress,
+                       match_by_index=match_by_index)
 
 
 def evaluate_on(checkpoint_path: Path, dataset, where: str, batch_size: int = 256, workers: int = 0,
-                device: str = "auto", progress: bool = True) -> dict:
-    """Top-1/top-5 of a checkpoint on a labelled dataset whose classes are the checkpoint's."""
+                device: str = "auto", progress: bool = True, match_by_index: bool = False) -> dict:
+    """Top-1/top-5 of a checkpoint on a labelled dataset whose classes are the checkpoint's.
+
+    Classes are matched by name: the same number of classes under other names (another dataset, or
+    the same one with other folders) would be scored against the wrong labels.  ``match_by_index``
+    scores class i of the data as class i of the checkpoint, whatever the names.
+    """
+    _check_loader(batch_size, workers)
     meta = checkpoint.read_meta(checkpoint_path)
     if len(dataset.classes) != len(meta["classes"]):
         raise FdslError(f"{where} has {len(dataset.classes)} classes but the checkpoint was trained on "
                         f"{len(meta['classes'])}; evaluate a checkpoint fine-tuned on this dataset")
+    if not match_by_index:
+        for index, (ours, theirs) in enumerate(zip(map(str, dataset.classes), map(str, meta["classes"]))):
+            if ours != theirs:
+                raise FdslError(f"{where}: class {index} is '{ours}' but the checkpoint's class {index} is "
+                                f"'{theirs}'; evaluate on data with the checkpoint's classes, or add "
+                                "--match-classes-by-index to score class i as class i")
     model = models.create(meta["model"], len(meta["classes"]), **meta["model_kwargs"])
     models.load_weights(model, checkpoint.load_weights(checkpoint_path), str(checkpoint_path))
     config = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()})
@@ -181,3 +198,10 @@ def evaluate_on(checkpoint_path: Path, dataset, where: str, batch_size: int = 25
     ctx = engine.Context(device)
     model.to(ctx.device)
     return engine.evaluate(model, dataset, config, ctx, progress=progress)
+
+
+def _check_loader(batch_size: int, workers: int) -> None:
+    if batch_size < 1:
+        raise FdslError(f"--batch-size must be at least 1, got {batch_size}")
+    if workers < 0:
+        raise FdslError(f"--workers must be >= 0, got {workers}")
