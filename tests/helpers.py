@@ -40,3 +40,24 @@ def assert_one_line_error(code, err, *needles):
     assert err.startswith("fdsl: error:") and "Traceback" not in err
     for needle in needles:
         assert needle in err, err
+
+
+def cli_process(argv, log) -> None:
+    """Target of a child process running ``fdsl ARGV`` as ``python -m fdsl`` does, its output in ``log``.
+
+    Started from a forkserver that has already imported torch and timm, so a child is running
+    training within milliseconds instead of the seconds an interpreter start takes.
+    """
+    import os
+    import sys
+    import threading
+
+    from tqdm import tqdm
+
+    # tqdm's default lock is a multiprocessing semaphore, which a SIGKILLed child can never release
+    # (the resource tracker then warns about leaked semaphores); a thread lock is all one process needs.
+    tqdm.set_lock(threading.RLock())
+    with open(log, "a") as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+    sys.exit(main([str(a) for a in argv]))

@@ -104,10 +104,15 @@ AUTO_AUGMENT_EXAMPLES = ("rand-m9-mstd0.5-inc1", "rand-m9-mstd0.5", "augmix-m5-w
                          "v0r", "3a")
 
 
-def unknown_name(flag: str, value: str, names, what: str) -> FdslError:
+COMMON_OPTIMISERS = ("sgd", "adamw", "adam", "lamb", "lion", "rmsprop")
+
+
+def unknown_name(flag: str, value: str, names, what: str, common=None) -> FdslError:
     """One line: the unknown name, timm's close matches (difflib), else a few of timm's names."""
-    close = difflib.get_close_matches(str(value).lower(), list(names), n=4, cutoff=0.5)
-    hint = f"did you mean {', '.join(close)}?" if close else f"{what} include {', '.join(list(names)[:8])}"
+    names = list(names)
+    close = difflib.get_close_matches(str(value).lower(), names, n=4, cutoff=0.5)
+    shown = [n for n in (common or names) if n in names][:8]
+    hint = f"did you mean {', '.join(close)}?" if close else f"{what} include {', '.join(shown)}"
     return FdslError(f"unknown {flag} '{value}': {hint}")
 
 
@@ -122,7 +127,8 @@ def check_timm_names(config: "TrainConfig") -> None:
     try:
         timm.optim.get_optimizer_info(base)
     except ValueError:
-        raise unknown_name("--opt", config.opt, timm.optim.list_optimizers(), "timm's optimisers") from None
+        raise unknown_name("--opt", config.opt, timm.optim.list_optimizers(), "timm's optimisers",
+                           COMMON_OPTIMISERS) from None
     from timm.scheduler import create_scheduler_v2
 
     if config.sched == "none":  # timm's 'none' gives no scheduler object at all
