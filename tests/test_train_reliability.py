@@ -1,4 +1,4 @@
-"""What --resume and evaluate refuse, and which checkpoint --resume takes.
+"""What --resume and evaluate refuse, which checkpoint --resume takes, and one writer per run folder.
 
 A resume with anything that decides the data, the split or the starting weights changed is refused
 (one line, exit 2, naming the setting and both values) and leaves the run resumable; a finished run
@@ -79,7 +79,7 @@ def stopped_from_checkpoint(runs, pretrained):
 
 
 def state_of(out):
-    return sorted((p.relative_to(out), p.stat().st_mtime_ns) for p in out.rglob("*"))
+    return sorted((p.relative_to(out), p.stat().st_mtime_ns) for p in out.rglob("*") if p.name != engine.LOCK)
 
 
 @pytest.mark.parametrize("change, needles", [
@@ -133,6 +133,22 @@ def test_resume_with_nothing_complete_starts_from_the_beginning(pretrained, runs
     code, err = run_cli(capsys, *pretrained[:-1], out, "--resume")
     assert code == 0, err
     assert "holds no complete checkpoint yet; starting from the beginning" in run_cli.stdout + err
+    same_weights(pretrained[-1], out)
+
+
+def test_a_second_training_into_the_same_folder_is_refused(pretrained, runs, capsys):
+    out = runs / "busy"
+    out.mkdir()
+    held = engine._lock(out)  # a training run in progress
+    try:
+        code, err = run_cli(capsys, *pretrained[:-1], out)
+        assert_one_line_error(code, err, "another fdsl training run is writing to", "choose another --out")
+        code, err = run_cli(capsys, *pretrained[:-1], out, "--resume")
+        assert_one_line_error(code, err, "another fdsl training run is writing to")
+    finally:
+        held.release()
+    assert out.is_dir() and not (out / "checkpoints").exists()  # the other writer's folder is left alone
+    assert run_cli(capsys, *pretrained[:-1], out, "--resume")[0] == 0  # the lock goes with its holder
     same_weights(pretrained[-1], out)
 
 

@@ -28,6 +28,7 @@ from fdsl.train.recipes import TrainConfig
 
 FIT_SAMPLE = 1000  # pre-training has no validation split: accuracy is also measured on this many training images
 evaluate = validate  # the name the verbs use
+LOCK = ".fdsl-train.lock"
 
 
 def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict, resume: bool = False,
@@ -66,30 +67,50 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
     run = _build(model, train_set, config, ctx, num_classes, steps_per_epoch)
     sidecar = dict(meta, config=config.to_dict(), epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                    environment=ctx.environment())
-    if resume:
-        saved = resuming.restore(folder, run, config, sidecar, ctx.main)
-        if saved is not None:
-            sidecar.update(metrics=saved.get("metrics", {}), diagnosis=saved.get("diagnosis", []))
-            if run.step >= steps_per_epoch * config.epochs:
-                if ctx.main:
-                    tqdm.write(f"{folder}: the run is already complete ({config.epochs} epochs); nothing to do")
-                return saved
-    elif (folder / checkpoint.SIDECAR).exists() or checkpoint.latest(folder) is not None:
-        raise FdslError(f"{folder} already holds a training run; add --resume to continue it or choose a new --out")
-
     created = not folder.exists()
-    if ctx.main:
-        folder.mkdir(parents=True, exist_ok=True)
-        logs.truncate_after(folder, run.step) if run.step else (folder / logs.METRICS).unlink(missing_ok=True)
-    ctx.barrier()
+    lock = None
     try:
+        if ctx.main:
+            folder.mkdir(parents=True, exist_ok=True)
+            lock = _lock(folder)  # before anything is read: a second writer would interleave its checkpoints
+        if resume:
+            saved = resuming.restore(folder, run, config, sidecar, ctx.main)
+            if saved is not None:
+                sidecar.update(metrics=saved.get("metrics", {}), diagnosis=saved.get("diagnosis", []))
+                if run.step >= steps_per_epoch * config.epochs:
+                    if ctx.main:
+                        tqdm.write(f"{folder}: the run is already complete ({config.epochs} epochs); nothing to do")
+                    return saved
+        elif (folder / checkpoint.SIDECAR).exists() or checkpoint.latest(folder) is not None:
+            raise FdslError(f"{folder} already holds a training run; add --resume to continue it or choose a new "
+                            "--out")
+        if ctx.main:
+            logs.truncate_after(folder, run.step) if run.step else (folder / logs.METRICS).unlink(missing_ok=True)
+        ctx.barrier()
         return _epochs(run, train_set, val_set, heldout_set, keyed, sampler, labels, config, ctx, folder, sidecar,
                        frozen or [], progress, stop_after_steps)
     except BaseException:
-        # A run that fails or is interrupted before its first checkpoint leaves nothing worth keeping.
-        if created and ctx.main and checkpoint.latest(folder) is None:
+        # A run that fails or is interrupted before its first checkpoint leaves nothing worth keeping
+        # (only when this process made the folder and holds it: never another writer's).
+        if created and lock is not None and checkpoint.latest(folder) is None:
             shutil.rmtree(folder, ignore_errors=True)
         raise
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _lock(folder: Path):
+    """One training process per run folder; the operating system releases the lock when the process dies."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(folder / LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise FdslError(f"another fdsl training run is writing to {folder}; wait for it to finish (then add --resume "
+                        "to continue it), or choose another --out") from None
+    return lock
 
 
 def _build(model, train_set, config: TrainConfig, ctx: Context, num_classes: int, steps_per_epoch: int) -> Training:
