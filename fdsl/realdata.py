@@ -44,9 +44,10 @@ class LabelledImages(torch.utils.data.Dataset):
         try:
             image = self.load(int(index)).convert("RGB")
         except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for a damaged file
-            raise FdslError(f"cannot decode {self.item_name(int(index))} ({exc.__class__.__name__}: "
-                            f"{str(exc).splitlines()[0][:80] if str(exc) else 'no detail'}); replace or remove "
-                            "that image") from None
+            name = self.item_name(int(index))
+            detail = str(exc).splitlines()[0][:80] if str(exc).strip() else ""
+            reason = exc.__class__.__name__ + (f": {detail}" if detail and name not in detail else "")
+            raise FdslError(f"cannot decode {name} ({reason}); replace or remove that image") from None
         return image, int(self.targets[index])
 
     def describe(self) -> str:
