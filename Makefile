@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(FDSL) render fractal --params $(DEMO)/catalog --out $(DEMO)/fractaldb --size 128 --points 30000 --patches 2 --workers 2
 	@echo "== 3/4 preview"
 	$(FDSL) preview $(DEMO)/fractaldb --out $(DEMO)/preview.png
-	@echo "== 4/4 pre-train on FractalDB, fine-tune on real digits (pre-trained vs scratch)"
+	@echo "== 4/4 does pre-training pay? a small ViT pre-trained on formula images vs scratch, fine-tuned on 100 real digits (3 seeds, held-out digits)"
 	$(FDSL) experiment digits-demo --out $(DEMO)/digits
 	@echo "== done: catalog $(DEMO)/catalog, dataset $(DEMO)/fractaldb, contact sheet $(DEMO)/preview.png, runs and curves $(DEMO)/digits"
 

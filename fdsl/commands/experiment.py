@@ -29,7 +29,7 @@ def add_parser(verbs) -> None:
     parser = verbs.add_parser("experiment", help="pre-trained vs scratch comparisons (reproduce, digits-demo)")
     kinds = parser.add_subparsers(dest="experiment", metavar="EXPERIMENT", parser_class=type(parser))
     kinds.required = True
-    from fdsl.train.experiment import Plan
+    from fdsl.experiments.reproduce import Plan
 
     reproduce = kinds.add_parser(
         "reproduce", help="formula pre-training vs scratch on real data (about 40 min on 2 cores)",
@@ -53,7 +53,7 @@ def add_parser(verbs) -> None:
 
 
 def run(args) -> int:
-    from fdsl.train import experiment
+    from fdsl.experiments import reproduce as experiment
 
     if args.experiment == "digits-demo":
         plan, datasets, shared = dataclasses.replace(experiment.DEMO), ["sklearn-digits"], shared_data_dir()

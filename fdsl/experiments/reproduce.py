@@ -39,10 +39,10 @@ class Plan:
     task: str = "classification"     # or multi-instance (Anderson & Farrell)
     objects: str = "1-5"             # multi-instance: shapes per image
     colourise: bool = False          # tinted shapes on random colour backgrounds (Anderson & Farrell)
-    pretrain_epochs: int = 15
+    pretrain_epochs: int = 10
     pretrain_lr: float = 1e-3
     image_size: int = 32
-    finetune_epochs: int = 25
+    finetune_epochs: int = 20
     finetune_lr: float = 1e-3
     layer_decay: float = 0.0
     batch_size: int = 128
@@ -193,7 +193,12 @@ def _spread(values: list[float]) -> dict:
             "min": min(values), "max": max(values), "runs": values}
 
 
-def run(plan: Plan, datasets: list[str], out: Path, shared: Path, progress: bool = True) -> dict:
+def run(plan: Plan, datasets: list[str], out: Path, shared: Path, progress: bool = True,
+        scratch_out: Path | None = None) -> dict:
+    """Search, pre-train, fine-tune both arms on every dataset; results.json and the table's numbers.
+
+    ``scratch_out``: where the scratch arm's runs live, when several experiments share it (Table 9).
+    """
     from fdsl.train import checkpoint, logs
     from fdsl.train.stages import evaluate_on, finetune_on, pretrain
 
@@ -221,7 +226,8 @@ def run(plan: Plan, datasets: list[str], out: Path, shared: Path, progress: bool
             runs = []
             for seed in plan.seed_list():
                 config = recipe_config(plan.recipe, "finetune", plan.stage_overrides("finetune", seed))
-                folder = out / f"finetune-{Path(name).stem}-{arm}-seed{seed}"
+                base = Path(scratch_out or out) if arm == "scratch" else out
+                folder = base / f"finetune-{Path(name).stem}-{arm}-seed{seed}"
                 t = time.perf_counter()
                 meta = _stage(folder, config, lambda resume: finetune_on(
                     config, folder, plan.recipe, train, val, description,
@@ -240,8 +246,8 @@ def run(plan: Plan, datasets: list[str], out: Path, shared: Path, progress: bool
             if plan.report_heldout:
                 arms[arm]["heldout_top1"] = _spread([r["heldout_top1"] for r in runs])
         first = plan.seed_list()[0]
-        logs.plot({"pre-trained": out / f"finetune-{Path(name).stem}-pretrained-seed{first}",
-                   "scratch": out / f"finetune-{Path(name).stem}-scratch-seed{first}"},
+        logs.plot({"pre-trained": Path(arms["pretrained"]["folders"][0]),
+                   "scratch": Path(arms["scratch"]["folders"][0])},
                   out / f"comparison-{Path(name).stem}.png",
                   title=f"{plan.model} fine-tuned on {name} (seed {first}; validation split)")
         results[name] = arms
@@ -270,6 +276,9 @@ def table(report: dict) -> str:
                      f"{arms['scratch']['heldout_size']} | {len(gains)} | {scratch['mean']:.2f} ± {scratch['sd']:.2f} | "
                      f"{pre['mean']:.2f} ± {pre['sd']:.2f} | **{gain['mean']:+.2f}** (per seed {gain['min']:+.1f} to "
                      f"{gain['max']:+.1f}) |")
+    for name, arms in report["results"].items():
+        lines.append(f"\n{name}: " + verdict([p - s for p, s in zip(arms["pretrained"][key]["runs"],
+                                                                   arms["scratch"][key]["runs"])]))
     metrics = report.get("pretrain") or {}
     if "heldout_top1" in metrics:
         lines.append(f"\npre-training: top-1 {metrics['heldout_top1']:.1f} % on unseen formula images "
@@ -277,7 +286,20 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def verdict(gains: list[float]) -> str:
+    """Whether the paired per-seed gains show an effect: mean beyond two standard errors of the mean."""
+    mean = statistics.fmean(gains)
+    if len(gains) < 2:
+        return f"gain {mean:+.2f} points from one seed: no spread to judge it by (use --seeds 0,1,2)"
+    error = statistics.stdev(gains) / len(gains) ** 0.5
+    if abs(mean) <= 2 * error:
+        return (f"gain {mean:+.2f} ± {error:.2f} (standard error over {len(gains)} seeds): within the seed-to-seed "
+                "noise, no effect shown at this size")
+    direction = "helps" if mean > 0 else "hurts"
+    return f"pre-training {direction}: {mean:+.2f} ± {error:.2f} points (standard error over {len(gains)} seeds)"
+
+
 # `make demo`: no shared data, about three minutes.  A few labelled digits per class is the regime where
 # pre-training matters; the held-out digits are never used for any choice.
-DEMO = Plan(categories=20, render_size=40, instances=50, pretrain_epochs=8, finetune_epochs=30, train_images=100,
-            val_images=0.2, heldout_images=0.4, seeds="0,1,2", eval_every=10, batch_size=64)
+DEMO = Plan(categories=20, render_size=40, instances=50, pretrain_epochs=6, finetune_epochs=20, train_images=100,
+            val_images=0.2, heldout_images=0.4, seeds="0,1,2", eval_every=5, batch_size=16)
