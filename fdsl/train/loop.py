@@ -6,7 +6,6 @@ import dataclasses
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from fdsl.datasets import Keyed, seeded
 from fdsl.errors import FdslError
@@ -92,7 +91,9 @@ def validate(model, dataset, config: TrainConfig, ctx: Context, progress: bool =
     model.eval()
     top1 = top5 = loss_sum = count = 0.0
     data = loader(keyed, mine, config, max(1, config.batch_size), False, ctx)
-    for images, targets in tqdm(batches(data), desc=desc, leave=False, disable=not (progress and ctx.main)):
+    meter = bar(total=len(data), desc=desc, enabled=progress and ctx.main)
+    for images, targets in batches(data):
+        meter.update(1)
         images, targets = to_device(images, targets, config, ctx)
         with autocast(config, ctx):
             logits = model(images).float()
@@ -108,6 +109,7 @@ def validate(model, dataset, config: TrainConfig, ctx: Context, progress: bool =
             top1 += (ranked[:, 0] == targets).sum().item()
             top5 += (ranked == targets[:, None]).any(dim=1).sum().item()
         count += len(targets)
+    meter.close()
     model.train(was_training)
     top1, top5, loss_sum, count = ctx.sum([top1, top5, loss_sum, count])
     if count == 0:
