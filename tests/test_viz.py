@@ -195,7 +195,8 @@ def test_curves_are_the_logged_records(vit_run, cnn_run):
     epochs = [r for r in records if r["kind"] == "epoch"]
     assert numbers["vit"]["epoch"].tolist() == [1]
     assert numbers["vit"]["heldout_top1"].tolist() == [r["heldout_top1"] for r in epochs]
-    assert len(numbers["cnn"]["loss"]) == len([r for r in records if r["kind"] == "step"]) or len(numbers["cnn"]["loss"])
+    assert numbers["vit"]["loss"].tolist() == [r["loss"] for r in records if r["kind"] == "step"]
+    assert "val_top1" not in numbers["cnn"] and len(numbers["cnn"]["step"]) == len(numbers["cnn"]["loss"]) > 0
 
 
 # ---- the command ------------------------------------------------------------------------------------------------
@@ -261,3 +262,10 @@ def test_other_bad_arguments(vit_run, tmp_path, capsys):
     assert_refused(capsys, tmp_path / "f.txt", (["filters", vit_run], ["--out", ".png"]))
     assert_refused(capsys, tmp_path / "f.png", (["filters", vit_run, "--label", "a", "--label", "b"], ["--label"]))
     assert_refused(capsys, tmp_path / "f.png", (["spectra", vit_run], ["invalid choice"]))
+
+
+def test_position_maps_lay_out_one_tile_per_position():
+    maps = np.arange(2 * 3 * 2 * 3, dtype=np.float32).reshape(2, 3, 2, 3)
+    sheet = viz_pos.mosaic(maps)
+    assert sheet.shape == (2 * 3 - 1, 3 * 4 - 1)
+    assert np.array_equal(sheet[3:5, 4:7], maps[1, 1]) and np.isnan(sheet[2]).all()

@@ -54,8 +54,8 @@ def attention(runs: list, images: list, names: list | None = None) -> Picture:
             "rollout_matrix": rolled.astype(np.float32),
         }
         how[run.label] = "class token" if grid.class_token else "no class token: mean over queries"
-    figure, axes = plt.subplots(len(images), 1 + 2 * len(runs), figsize=(1.9 * (1 + 2 * len(runs)),
-                                1.9 * len(images) + 0.9), squeeze=False)
+    figure, axes = plt.subplots(len(images), 1 + 2 * len(runs), figsize=(2.1 * (1 + 2 * len(runs)),
+                                2.1 * len(images) + 0.6), squeeze=False)
     for row in range(len(images)):
         overlay.draw(axes[row][0], crops[runs[0].label][row], None)
         if names:
@@ -66,8 +66,16 @@ def attention(runs: list, images: list, names: list | None = None) -> Picture:
                 overlay.draw(axis, crops[run.label][row], numbers[run.label][key][row])
                 if row == 0:
                     label = "last layer" if key == "last_layer" else "rollout"
-                    axis.set_title(f"{run.label}\n{label} ({how[run.label]})", fontsize=7)
+                    axis.set_title(f"{run.label}\n{label}", fontsize=7)
     axes[0][0].set_title("image", fontsize=7)
+    without = [run.label for run in runs if how[run.label] != "class token"]
+    if not without:
+        read = "class token's attention"
+    elif len(without) == len(runs):
+        read = "no class token: the attention each patch receives, mean over all queries"
+    else:
+        read = "class token's attention; no class token in " + "; ".join(f"'{l}'" for l in without) + \
+            ": the attention each patch receives, mean over all queries"
     title(figure, "Attention maps: last-layer attention and attention rollout",
-          "red: patches the model attends to most (each map scaled to its own range)")
+          f"{read}; red: most attended (each map scaled to its own range)")
     return Picture(numbers, figure, "attention maps")

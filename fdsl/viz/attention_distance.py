@@ -49,6 +49,9 @@ def attention_distance(runs: list, images: list) -> Picture:
         for head in range(distance.shape[1]):
             axis.scatter(layers, distance[:, head], s=14, alpha=0.7, label="a head" if head == 0 else None)
         axis.plot(layers, distance.mean(axis=1), color="black", lw=1.5, label="layer mean")
+        # The reference a reader needs: what a head that spreads its attention evenly would measure.
+        axis.axhline(patch_distances(grid.rows, grid.columns, grid.patch).mean(), color="grey", ls="--", lw=1,
+                     label="uniform attention")
         axis.set(xlabel="layer", title=f"{run.label}\n{run.model_name}, {grid.patch}-px patches")
         axis.title.set_fontsize(8)
         axis.set_xticks(layers)
@@ -56,5 +59,5 @@ def attention_distance(runs: list, images: list) -> Picture:
     axes[0][0].set_ylabel("mean attention distance (px)")
     axes[0][0].legend(fontsize=7)
     title(figure, f"Attention distance per head and layer, over {len(images)} images",
-          "small: the head attends near the query patch; large: across the image")
+          "small: the head attends near the query patch; large: across the image; dashed: uniform attention")
     return Picture(numbers, figure, "attention distance")

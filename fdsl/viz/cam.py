@@ -62,7 +62,7 @@ def cam(runs: list, images: list, names: list | None = None) -> Picture:
         inputs, crops[run.label] = batch(images, run)
         maps, predicted, layer = grad_cam(run.model(), inputs)
         numbers[run.label] = {"cam": maps, "predicted": predicted, "layer": layer}
-    figure, axes = plt.subplots(len(images), 1 + len(runs), figsize=(2.0 * (1 + len(runs)), 2.0 * len(images) + 0.9),
+    figure, axes = plt.subplots(len(images), 1 + len(runs), figsize=(2.4 * (1 + len(runs)), 2.2 * len(images) + 0.9),
                                 squeeze=False)
     for row in range(len(images)):
         overlay.draw(axes[row][0], crops[runs[0].label][row], None)
@@ -76,7 +76,7 @@ def cam(runs: list, images: list, names: list | None = None) -> Picture:
             guess = int(entry["predicted"][row])
             axis.set_xlabel(f"predicted: {classes[guess] if guess < len(classes) else guess}", fontsize=7)
             if row == 0:
-                axis.set_title(f"{run.label}\n{run.model_name}: {entry['layer']}", fontsize=7)
+                axis.set_title(f"{run.label}\n{run.model_name}\nlayer {entry['layer']}", fontsize=7)
     axes[0][0].set_title("image", fontsize=7)
     title(figure, "Grad-CAM for the predicted class (pytorch-grad-cam)",
           "red: the regions that raise the predicted class's score most")

@@ -54,6 +54,9 @@ def curves(runs: list) -> Picture:
                                    label=f"{run.label}: {name}")
     loss_axis.set(xlabel="step", ylabel="training loss", title="loss (mean over each logged window)")
     accuracy_axis.set(xlabel="epoch", ylabel="top-1 (%)", title="accuracy per epoch")
+    from matplotlib.ticker import MaxNLocator
+
+    accuracy_axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     for axis in (loss_axis, accuracy_axis):
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:

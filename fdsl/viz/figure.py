@@ -65,7 +65,8 @@ def check_out(out: Path) -> Path:
 
 def title(figure, what: str, note: str = "") -> None:
     """The figure says what it shows (and, in a second line, how to read it)."""
-    figure.suptitle(what + (f"\n{note}" if note else ""), fontsize=10)
+    # Anchored above the top of the figure (saved with a tight bounding box) so it never covers panel titles.
+    figure.suptitle(what + (f"\n{note}" if note else ""), fontsize=10, y=1.0, va="bottom")
 
 
 def grid_shape(count: int) -> tuple[int, int]:

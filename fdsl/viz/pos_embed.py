@@ -32,6 +32,16 @@ def patch_embeddings(model) -> np.ndarray:
     return pos[-grid.patches:]  # timm puts the class/register tokens' embeddings (if any) first
 
 
+def mosaic(maps: np.ndarray) -> np.ndarray:
+    """The (rows, columns, rows, columns) maps laid out as one image, map (i, j) at tile (i, j), NaN between tiles."""
+    rows, columns, height, width = maps.shape
+    sheet = np.full((rows * (height + 1) - 1, columns * (width + 1) - 1), np.nan, dtype=np.float32)
+    for i in range(rows):
+        for j in range(columns):
+            sheet[i * (height + 1):i * (height + 1) + height, j * (width + 1):j * (width + 1) + width] = maps[i, j]
+    return sheet
+
+
 def pos_embed(runs: list) -> Picture:
     """``numbers[label]`` = (rows, columns, rows, columns) similarities; a grid of maps per run."""
     plt = pyplot()
@@ -39,21 +49,15 @@ def pos_embed(runs: list) -> Picture:
     for run in runs:
         grid = tokens(require_vit(run, "pos-embed"))
         numbers[run.label] = similarity_maps(patch_embeddings(run.model()), grid.rows, grid.columns)
-    figure = plt.figure(figsize=(4.2 * len(runs), 4.6))
-    outer = figure.add_gridspec(1, len(runs), wspace=0.12)
+    figure, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs) + 0.8, 4.6), squeeze=False)
+    colours = plt.get_cmap("viridis").with_extremes(bad="white")  # NaN: the gaps between tiles
     image = None
-    for index, run in enumerate(runs):
+    for axis, run in zip(axes[0], runs):
         maps = numbers[run.label]
-        rows, columns = maps.shape[:2]
-        inner = outer[index].subgridspec(rows, columns, wspace=0.05, hspace=0.05)
-        for i in range(rows):
-            for j in range(columns):
-                axis = figure.add_subplot(inner[i, j])
-                image = axis.imshow(maps[i, j], vmin=-1, vmax=1, cmap="viridis", interpolation="nearest")
-                axis.set_xticks([]), axis.set_yticks([])
-                if i == 0 and j == columns // 2:
-                    axis.set_title(f"{run.label}\n{run.model_name}, {rows}x{columns} patches", fontsize=8)
-    figure.colorbar(image, ax=figure.axes, shrink=0.6, label="cosine similarity")
+        image = axis.imshow(mosaic(maps), vmin=-1, vmax=1, cmap=colours, interpolation="nearest")
+        axis.set_title(f"{run.label}\n{run.model_name}, {maps.shape[0]}x{maps.shape[1]} patches", fontsize=8)
+        axis.axis("off")
+    figure.colorbar(image, ax=list(axes[0]), shrink=0.7, label="cosine similarity")
     title(figure, "Cosine similarity of positional embeddings",
           "tile (i, j): similarity of patch (i, j)'s embedding with every patch's")
     return Picture(numbers, figure, "positional-embedding similarity")
