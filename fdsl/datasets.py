@@ -252,11 +252,15 @@ class Rendered(torch.utils.data.Dataset):
     """
 
     def __init__(self, base: FormulaDataset, progress: bool = True):
-        from tqdm import tqdm
+        from fdsl.progress import bar
 
         self.classes, self.targets, self.fingerprint = base.classes, base.targets, base.fingerprint
-        self.images = [base.render(i) for i in tqdm(range(len(base)), desc="render once", leave=False,
-                                                     disable=not progress, mininterval=5)]
+        meter = bar(total=len(base), desc="render once", enabled=progress)
+        self.images = []
+        for index in range(len(base)):
+            self.images.append(base.render(index))
+            meter.update(1)
+        meter.close()
 
     def __len__(self) -> int:
         return len(self.images)

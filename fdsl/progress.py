@@ -19,7 +19,7 @@ def bar(total: int, desc: str, enabled: bool = True, initial: int = 0, stream=No
     if not enabled:
         return tqdm(total=total, initial=initial, disable=True)
     if getattr(stream, "isatty", lambda: False)():
-        return tqdm(total=total, initial=initial, desc=desc, leave=False, file=stream)
+        return tqdm(total=total, initial=initial, desc=desc, leave=False, file=stream, dynamic_ncols=True)
     return PlainProgress(total, desc, initial, stream)
 
 

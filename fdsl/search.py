@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
 
 from fdsl.catalog import ensure_writable_folder, environment, write_manifest
 from fdsl.errors import FdslError
+from fdsl.progress import bar as progress_bar
 from fdsl.seeding import rng_for
 from fdsl.specs import SearchSpec
 from fdsl.workers import worker_pool
@@ -68,7 +68,7 @@ def search(spec: SearchSpec, progress: bool = True) -> SearchResult:
     limit = categories * MAX_CANDIDATES_PER_CATEGORY
     result = SearchResult()
     start = time.perf_counter()
-    bar = tqdm(total=categories, desc=f"search {spec.formula.name}", unit="cat", disable=not progress)
+    bar = progress_bar(total=categories, desc=f"search {spec.formula.name}", enabled=progress)
     if workers == 1:
         _init_worker(spec)
         batches = map(_test_batch, _batches(limit))

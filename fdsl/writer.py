@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
 
 from fdsl.catalog import ensure_writable_folder, environment, load_catalog, read_manifest, write_manifest
 from fdsl.errors import FdslError
+from fdsl.progress import bar as progress_bar
 from fdsl.fileio import atomic_write_bytes, folder_lock, is_png, png_bytes, remove_partial_files
 from fdsl.seeding import rng_for
 from fdsl.specs import Device, RenderSpec, Shard
@@ -198,7 +198,7 @@ def _render_locked(spec: RenderSpec, catalog, renderer, params_dir: Path, out: P
     start = time.perf_counter()
     tasks = [todo[i:i + UNITS_PER_TASK] for i in range(0, len(todo), UNITS_PER_TASK)]
     init = (spec, categories, str(out))
-    bar = tqdm(total=sum(len(m) for _, _, m in todo), desc=f"render {formula.name}", unit="img", disable=not progress)
+    bar = progress_bar(total=sum(len(m) for _, _, m in todo), desc=f"render {formula.name}", enabled=progress)
     pool = None
     try:
         on_device = renderer is not None
