@@ -40,6 +40,9 @@ def read_curves(folder) -> dict:
 def curves(runs: list) -> Picture:
     """``numbers[label]`` = read_curves(run folder); loss per step (left) and top-1 per epoch (right)."""
     plt = pyplot()
+    for run in runs:
+        if run.folder is None:
+            raise FdslError(f"{run.source} is a timm model, not a run folder; curves read a run's metrics.jsonl")
     numbers = {run.label: read_curves(run.folder) for run in runs}
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 3.8))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
