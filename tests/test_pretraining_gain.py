@@ -184,6 +184,7 @@ def test_experiment_reports_every_seed_on_heldout(tmp_path, capsys):
     (["--image-size", "30"], "not a multiple of the patch size"),
     (["--objects", "1-9", "--task", "multi-instance"], "only 4"),
     (["--render-size", "16"], "smaller than --image-size"),
+    (["--heldout-images", "0.7", "--val-images", "0.5"], "leave training images"),
 ])
 def test_experiment_bad_input_is_refused_before_any_work(tmp_path, capsys, extra, message):
     out = tmp_path / "exp"

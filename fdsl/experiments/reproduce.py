@@ -208,6 +208,8 @@ def run(plan: Plan, datasets: list[str], out: Path, shared: Path, progress: bool
 
     plan.check()
     specs = {name: data_spec(name, shared) for name in datasets}
+    # Every dataset is opened and split before any work: a bad size fails in seconds, not after pre-training.
+    splits = {name: _splits(name, spec, plan) for name, spec in specs.items()}
     out = ensure_writable_folder(Path(out))
     timings, results = {}, {}
     started = time.perf_counter()
@@ -223,8 +225,7 @@ def run(plan: Plan, datasets: list[str], out: Path, shared: Path, progress: bool
         resume=resume, progress=progress))
     timings["pretrain"] = time.perf_counter() - t
 
-    for name, spec in specs.items():
-        train, val, heldout, description = _splits(name, spec, plan)
+    for name, (train, val, heldout, description) in splits.items():
         arms = {}
         dataset_plan = dataclasses.replace(plan, finetune_batch=plan.finetune_batch or
                                            DATASET_DEFAULTS.get(name, {}).get("finetune_batch", 0))
