@@ -31,3 +31,10 @@ def official_subset(tmp_path) -> Path:
 def tiny_catalog(tmp_path) -> Path:
     """A 3-category catalog found by a small, fast search."""
     return make_catalog(tmp_path / "catalog", seed=3, categories=3, points=20_000, size=128, fill_rate=0.15)
+
+
+@pytest.fixture(scope="session")
+def catalog(tmp_path_factory) -> Path:
+    """A 4-category FractalDB catalog from a real small search, shared by the training tests."""
+    return make_catalog(tmp_path_factory.mktemp("cat") / "params", seed=2, categories=4,
+                        points=2000, size=64, fill_rate=0.1)

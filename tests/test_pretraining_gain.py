@@ -18,15 +18,9 @@ from fdsl.train import diagnose
 from fdsl.train.model import PRESETS, resolve
 from fdsl.train.recipes import recipe_config
 from fdsl.train.stages import pretrain
-from helpers import assert_one_line_error, make_catalog, run_cli
+from helpers import assert_one_line_error, run_cli
 
 RENDER = {"size": "20", "points": "600", "patches": "2"}
-
-
-@pytest.fixture(scope="module")
-def catalog(tmp_path_factory):
-    return make_catalog(tmp_path_factory.mktemp("cat") / "params", seed=2, categories=4,
-                        points=2000, size=64, fill_rate=0.1)
 
 
 def fractal(catalog, instances=8, **render):

@@ -14,16 +14,9 @@ from fdsl.cli import main
 from fdsl.train import checkpoint
 from fdsl.train.recipes import recipe_config
 from fdsl.train.stages import finetune, pretrain
-from helpers import make_catalog
 
 MODEL = "test_resnet"
 RENDER = {"size": "20", "points": "600", "patches": "2"}
-
-
-@pytest.fixture(scope="module")
-def catalog(tmp_path_factory):
-    return make_catalog(tmp_path_factory.mktemp("cat") / "params", seed=2, categories=4,
-                        points=2000, size=64, fill_rate=0.1)
 
 
 def config(stage="pretrain", **values):

@@ -8,17 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import assert_one_line_error, make_catalog, run_cli
+from helpers import assert_one_line_error, run_cli
 
 TINY = ["--model", "test_resnet", "--image-size", "16", "--crop-pct", "0.8", "--batch-size", "8", "--epochs", "1",
         "--threads", "1", "--quiet", "--device", "cpu"]
 RENDER = ["--render", "size=20", "--render", "points=600", "--render", "patches=2", "--instances", "8"]
-
-
-@pytest.fixture(scope="module")
-def catalog(tmp_path_factory):
-    return make_catalog(tmp_path_factory.mktemp("cat") / "params", seed=2, categories=4,
-                        points=2000, size=64, fill_rate=0.1)
 
 
 def image_folder(root, classes, per_class=4, corrupt=None):

@@ -19,7 +19,7 @@ from PIL import Image
 
 from fdsl.cli import main
 from fdsl.train import checkpoint, engine
-from helpers import assert_one_line_error, make_catalog, run_cli
+from helpers import assert_one_line_error, run_cli
 
 TINY = ["--model", "test_resnet", "--image-size", "16", "--crop-pct", "0.8", "--batch-size", "8", "--lr", "0.05",
         "--threads", "1", "--quiet", "--device", "cpu", "--checkpoint-every", "1"]
@@ -32,12 +32,6 @@ def stopped(argv, steps: int) -> list:
         patch.setattr(engine, "fit", functools.partial(engine.fit, stop_after_steps=steps))
         assert main([str(a) for a in argv]) == 0
     return argv
-
-
-@pytest.fixture(scope="module")
-def catalog(tmp_path_factory):
-    return make_catalog(tmp_path_factory.mktemp("cat") / "params", seed=2, categories=4,
-                        points=2000, size=64, fill_rate=0.1)
 
 
 @pytest.fixture(scope="module")

@@ -21,16 +21,10 @@ from fdsl.viz import filters as viz_filters
 from fdsl.viz import pos_embed as viz_pos
 from fdsl.viz.runs import load_runs
 from fdsl.viz.vit import attention_maps, tokens
-from helpers import assert_one_line_error, make_catalog, run_cli
+from helpers import assert_one_line_error, run_cli
 
 RENDER = {"size": "20", "points": "600", "patches": "2"}
 KINDS = ("filters", "pos-embed", "attention-distance", "attention", "cam", "curves")
-
-
-@pytest.fixture(scope="module")
-def catalog(tmp_path_factory):
-    return make_catalog(tmp_path_factory.mktemp("cat") / "params", seed=2, categories=4,
-                        points=2000, size=64, fill_rate=0.1)
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,7 @@ def run(args) -> int:
                     freeze=args.freeze, val=args.val, val_fraction=args.val_fraction, split_seed=args.split_seed,
                     train_images=args.train_images, max_classes=args.max_classes, resume=args.resume,
                     progress=not args.quiet, model_given=args.model is not None)
-    from fdsl.train.engine import is_main_process
+    from fdsl.train.context import is_main_process
 
     metrics = meta.get("metrics", {})
     if not is_main_process():

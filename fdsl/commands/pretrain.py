@@ -48,7 +48,7 @@ def run(args) -> int:
                     instances=args.instances, render_once=args.render_once, repeat=args.repeat,
                     heldout_per_category=args.heldout_per_category, task=args.task, objects=args.objects,
                     colourise=args.colourise, resume=args.resume, progress=not args.quiet)
-    from fdsl.train.engine import is_main_process
+    from fdsl.train.context import is_main_process
 
     metrics = meta.get("metrics", {})
     if not is_main_process():

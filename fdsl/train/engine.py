@@ -21,7 +21,7 @@ from tqdm import tqdm
 from fdsl.datasets import EpochSampler, Keyed, dataset_targets, noisy_labels
 from fdsl.errors import FdslError
 from fdsl.train import augment, checkpoint, diagnose, logs, resume as resuming
-from fdsl.train.context import Context, is_main_process, loader  # noqa: F401  (is_main_process: for the verbs)
+from fdsl.train.context import Context, loader
 from fdsl.train.loop import Training, train_one_epoch, validate
 from fdsl.train.model import keep_frozen_eval, plain_state_dict
 from fdsl.train.recipes import TrainConfig
