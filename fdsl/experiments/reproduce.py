@@ -47,7 +47,7 @@ class Plan:
     layer_decay: float = 0.0
     batch_size: int = 128
     finetune_batch: int = 0          # 0: --batch-size; per dataset below when the plan does not set it
-    train_images: int = 2000         # fixed class-balanced fine-tuning subset of the training pool
+    train_images: int = 0            # fixed class-balanced fine-tuning subset of the training pool; 0: per dataset
     val_images: float = 0.0          # validation split (count, or fraction < 1); 0: the dataset's default
     heldout_images: float = 0.0      # held-out split (count, or fraction < 1); 0: the dataset's default
     max_classes: int = 0             # 0: the dataset's default
@@ -71,12 +71,13 @@ class Plan:
         """Every value checked before any work starts (search and pre-training take minutes)."""
         self.seed_list()
         for name in ("categories", "render_size", "instances", "pretrain_epochs", "image_size", "finetune_epochs",
-                     "batch_size", "train_images", "eval_every"):
+                     "batch_size", "eval_every"):
             if getattr(self, name) < 1:
                 raise FdslError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.render_size < self.image_size:
             raise FdslError(f"--render-size {self.render_size} is smaller than --image-size {self.image_size}")
-        for name in ("val_images", "heldout_images", "max_classes", "workers", "threads"):
+        for name in ("val_images", "heldout_images", "max_classes", "workers", "threads", "train_images",
+                     "finetune_batch"):
             if getattr(self, name) < 0:
                 raise FdslError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         for stage in ("pretrain", "finetune"):
@@ -111,12 +112,12 @@ DATASETS = {"cifar10": "cifar10/train.zip", "omniglot": "omniglot/images_backgro
 # Per dataset unless the plan sets them.  CIFAR-10 (50,000 training images, no test split here): 10,000
 # held out, 5,000 for validation, fine-tuning subsets from the other 35,000.  Omniglot: 100 characters,
 # 5 of each one's 20 drawings held out, 5 for validation, 10 to train on.
-DATASET_DEFAULTS = {"cifar10": {"heldout_images": 10000, "val_images": 5000},
+DATASET_DEFAULTS = {"cifar10": {"heldout_images": 10000, "val_images": 5000, "train_images": 2000},
                     "omniglot": {"heldout_images": 0.25, "val_images": 0.25, "max_classes": 100,
                                  "train_images": 1000, "finetune_batch": 32}}
 # Omniglot's 1,000 training images at batch 128 are 7 steps an epoch: on the validation split neither arm
 # left chance in 5 epochs (1.2 %), so its fine-tuning batch is 32.
-OTHER_DEFAULTS = {"heldout_images": 0.2, "val_images": 0.1}
+OTHER_DEFAULTS = {"heldout_images": 0.2, "val_images": 0.1, "train_images": 2000}
 
 
 def key_values(text: str) -> dict:
@@ -181,7 +182,7 @@ def _splits(name: str, spec: str, plan: Plan):
     heldout = plan.heldout_images or defaults["heldout_images"]
     val = plan.val_images or defaults["val_images"]
     max_classes = plan.max_classes or defaults.get("max_classes")
-    train_images = defaults.get("train_images", plan.train_images) if name == "omniglot" else plan.train_images
+    train_images = plan.train_images or defaults["train_images"]
     source = keep_classes(open_images(spec), max_classes)
     pool, val_part, heldout_part = three_way_split(source, heldout, val, plan.seed)
     chosen = balanced_subset(source.targets, pool, train_images, plan.seed)
