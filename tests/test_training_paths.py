@@ -96,3 +96,13 @@ def test_progress_in_a_log_is_an_occasional_plain_line():
     slow = bar(total=100, desc="x", stream=quiet)  # the default interval: nothing within a second
     slow.update(50)
     assert quiet.getvalue() == ""
+
+
+def test_the_cli_starts_without_torch_or_timm():
+    """`fdsl render` / `search` must not pay the ~8 s torch + timm import of the training verbs."""
+    import subprocess
+    import sys
+
+    code = "import sys, fdsl.cli; fdsl.cli.build_parser(); print('torch' in sys.modules, 'timm' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]

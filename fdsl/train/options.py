@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fdsl.train.model import PRESETS
-from fdsl.train.recipes import RECIPES, recipe_config
+from fdsl.train.recipes import PRESETS, RECIPES, recipe_config
 
 # (flag, type, help); each defaults to None = "the recipe's value".
 OVERRIDES = [
