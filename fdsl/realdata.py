@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
+import torchvision
 from PIL import Image
 
 from fdsl.errors import FdslError
@@ -28,11 +29,15 @@ BUILTIN = ("sklearn-digits",)
 
 
 class LabelledImages(torch.utils.data.Dataset):
-    """Base: ``classes``, ``targets`` and ``load(i)`` -> PIL image; items are (RGB image, target)."""
+    """Base: ``classes``, ``targets`` and ``load(i)`` -> PIL image; items are (RGB image, target).
+
+    ``transform``, as in torchvision, is applied to each RGB image (e.g. ``transforms.ToTensor()``).
+    """
 
     classes: list
     targets: np.ndarray
     fingerprint: str
+    transform = None
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -48,6 +53,8 @@ class LabelledImages(torch.utils.data.Dataset):
             detail = str(exc).splitlines()[0][:80] if str(exc).strip() else ""
             reason = exc.__class__.__name__ + (f": {detail}" if detail and name not in detail else "")
             raise FdslError(f"cannot decode {name} ({reason}); replace or remove that image") from None
+        if self.transform is not None:
+            image = self.transform(image)
         return image, int(self.targets[index])
 
     def describe(self) -> str:
@@ -64,26 +71,36 @@ def _check_classes(classes: list, where: str) -> None:
                         "point --data at an ImageFolder tree, a zip of one, or an .npz")
 
 
-class FolderImages(LabelledImages):
-    """A torchvision ImageFolder layout: ROOT/CLASS/IMAGE."""
+def _is_image_file(path: str) -> bool:
+    name = os.path.basename(path)
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
 
-    def __init__(self, root: Path):
+
+class FolderImages(LabelledImages, torchvision.datasets.ImageFolder):
+    """torchvision's ImageFolder (ROOT/CLASS/IMAGE) with fdsl's one list of image types and its error contract.
+
+    Hidden folders (a writer's lock or partial files) are not classes; a class folder with no image is kept as
+    a class (so indices match the folder names) as long as some class has images.
+    """
+
+    def __init__(self, root: Path, transform=None):
         self.root = Path(root)
-        classes = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
-        files, targets = [], []
-        for index, name in enumerate(classes):
-            for path in sorted((self.root / name).rglob("*")):
-                if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
-                    files.append(path)
-                    targets.append(index)
-        used = sorted(set(targets))
-        _check_classes([classes[i] for i in used], str(root))
-        self.classes = classes
-        self.files, self.targets = files, np.array(targets, dtype=np.int64)
+        torchvision.datasets.ImageFolder.__init__(self, str(self.root), transform=transform,
+                                                  is_valid_file=_is_image_file, allow_empty=True)
+        self.root = Path(root)  # torchvision keeps it as a string
+        _check_classes(sorted({self.classes[t] for t in self.targets}), str(root))
+        self.files = [Path(path) for path, _ in self.samples]
+        self.targets = np.array(self.targets, dtype=np.int64)
         digest = hashlib.sha256()
-        for path in files:
+        for path in self.files:
             digest.update(f"{path.relative_to(self.root)}:{path.stat().st_size}\n".encode())
         self.fingerprint = digest.hexdigest()[:16]
+
+    def find_classes(self, directory: str):
+        classes = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir()
+                         and not entry.name.startswith("."))
+        _check_classes(classes, str(directory))
+        return classes, {name: index for index, name in enumerate(classes)}
 
     def load(self, index):
         with Image.open(self.files[index]) as image:
@@ -208,8 +225,17 @@ def _sklearn_digits() -> ArrayImages:
                        "sklearn-digits")
 
 
-def open_images(spec: str) -> LabelledImages:
-    """An ImageFolder directory, a zip of one, an .npz, or a built-in name (``sklearn-digits``)."""
+def open_images(spec: str, transform=None) -> LabelledImages:
+    """An ImageFolder directory, a zip of one, an .npz, or a built-in name (``sklearn-digits``).
+
+    ``transform`` (torchvision style) is applied to each RGB image the dataset returns.
+    """
+    dataset = _open(spec)
+    dataset.transform = transform
+    return dataset
+
+
+def _open(spec: str) -> LabelledImages:
     if spec in BUILTIN:
         return _sklearn_digits()
     path = Path(spec)

@@ -133,6 +133,25 @@ def test_folder_zip_and_npz_read_the_same_way(tmp_path):
     assert len(grouped) == 6 and list(grouped.targets) == [0, 0, 1, 1, 2, 2] and np.asarray(grouped[5][0]).min() == 255
 
 
+def test_a_folder_is_a_torchvision_image_folder_with_a_transform(tmp_path):
+    import torchvision
+    from torchvision.transforms import ToTensor
+
+    folder = _image_tree(tmp_path / "tree")
+    (folder / ".fdsl-partial").mkdir()  # a hidden folder is not a class
+    (folder / "cat" / ".6.png.123.part").write_bytes(b"half an image")  # nor a hidden file an image
+    dataset = open_images(str(folder), transform=ToTensor())
+    assert isinstance(dataset, torchvision.datasets.ImageFolder)
+    assert dataset.classes == ["cat", "dog"] and dataset.class_to_idx == {"cat": 0, "dog": 1} and len(dataset) == 12
+    image, target = dataset[7]
+    assert target == 1 and image.shape == (3, 10, 12) and image.dtype == torch.float32
+    assert torch.allclose(image, torch.full_like(image, 21 / 255))  # dog 1: grey 20 * 1 + 1
+    # The same files as torchvision's own ImageFolder lists, in the same order.
+    plain = torchvision.datasets.ImageFolder(str(tmp_path / "tree"), is_valid_file=lambda p: not
+                                            Path(p).name.startswith("."), allow_empty=True)
+    assert [Path(p) for p, _ in plain.samples if "fdsl-partial" not in p] == dataset.files
+
+
 def test_split_is_stratified_disjoint_and_fixed():
     digits = open_images("sklearn-digits")
     train, val = split(digits, 0.2, seed=3, train_limit=500)

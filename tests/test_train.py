@@ -10,6 +10,7 @@ import sys
 import pytest
 import torch
 
+from fdsl.errors import FdslError
 from fdsl.cli import main
 from fdsl.train import checkpoint
 from fdsl.train.recipes import recipe_config
@@ -57,7 +58,7 @@ def test_resume_continues_exactly(catalog, tmp_path):
     killed = tmp_path / "killed"
     run_pretrain(catalog, killed, config={"checkpoint_every": 1}, stop_after_steps=5)  # mid-way through epoch 2
     assert json.loads((killed / "model.json").read_text())["global_step"] == 5
-    with pytest.raises(Exception, match="--resume"):
+    with pytest.raises(FdslError, match="--resume"):
         run_pretrain(catalog, killed, config={"checkpoint_every": 1})
     run_pretrain(catalog, killed, config={"checkpoint_every": 1}, resume=True)
     a, b = checkpoint.load_weights(whole), checkpoint.load_weights(killed)
@@ -79,7 +80,7 @@ def test_freeze_keeps_stem_and_first_stage_fixed(pretrained, tmp_path):
     assert after["fc.weight"].shape[0] == 10
 
 
-def test_scratch_and_pretrained_share_the_setup(pretrained, tmp_path):
+def test_scratch_and_pretrained_share_the_setup(pretrained, tmp_path, capsys):
     common = dict(train_images=64, val_fraction=0.1, progress=False)
     a = finetune(config("finetune", epochs=1), tmp_path / "a", "resnet-sgd", "sklearn-digits",
                  checkpoint_path=pretrained, **common)
@@ -89,6 +90,10 @@ def test_scratch_and_pretrained_share_the_setup(pretrained, tmp_path):
     result = main(["evaluate", "--checkpoint", str(tmp_path / "a"), "--data", "sklearn-digits", "--split", "val",
                    "--val-fraction", "0.1", "--quiet", "--json"])
     assert result == 0
+    # Re-scoring the published weights on the same validation split reproduces the run's own last figure.
+    scored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert scored["count"] == a["metrics"]["val_count"]
+    assert scored["top1"] == pytest.approx(a["metrics"]["val_top1"], abs=1e-6)
 
 
 def fails(capsys, argv, message):
