@@ -5,35 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fdsl.train.recipes import PRESETS, RECIPES, recipe_config
+from fdsl.train.recipes import PRESETS, RECIPES, command_line_fields, recipe_config
 
-# (flag, type, help); each defaults to None = "the recipe's value".
-OVERRIDES = [
-    ("epochs", int, "training epochs"),
-    ("batch-size", int, "images per step and process"),
-    ("lr", float, "peak learning rate"),
-    ("weight-decay", float, "weight decay"),
-    ("momentum", float, "SGD momentum"),
-    ("opt", str, "timm optimiser name (sgd, adamw, ...)"),
-    ("sched", str, "timm schedule (multistep, cosine, ...)"),
-    ("warmup-epochs", float, "linear warm-up length in epochs"),
-    ("image-size", int, "model input side in pixels"),
-    ("crop-pct", float, "random-crop (train) and centre-crop (eval) size as a fraction of the resized image"),
-    ("train-crop", str, "'crop' (RandomCrop, the ResNet papers) or 'resized' (RandomResizedCrop)"),
-    ("hflip", float, "horizontal flip probability"),
-    ("auto-augment", str, "timm auto-augment policy, e.g. rand-m9-mstd0.5-inc1"),
-    ("re-prob", float, "random erasing probability"),
-    ("mixup", float, "Mixup alpha (0: off)"),
-    ("cutmix", float, "CutMix alpha (0: off)"),
-    ("label-smoothing", float, "label smoothing"),
-    ("drop-path", float, "stochastic depth rate"),
-    ("layer-decay", float, "layer-wise learning-rate decay for ViT fine-tuning, e.g. 0.75 (0: off)"),
-    ("eval-every", int, "epochs between evaluations (the last epoch is always evaluated)"),
-    ("workers", int, "DataLoader worker processes"),
-    ("render-device", str, "where --params images are rendered: cpu (DataLoader workers) or cuda (on the training GPU)"),
-    ("threads", int, "torch CPU threads (0: torch's default; 1 is fastest when other jobs share the cores)"),
-    ("checkpoint-every", int, "also checkpoint every N steps inside an epoch (default: epoch ends only)"),
-]
+# The command line reads these types from TrainConfig's annotations ("str | None" -> str).
+_TYPES = {"int": int, "float": float, "str": str}
+
+
+def _overrides() -> list[tuple[str, str, type, str]]:
+    """(dest, --flag, type, help) of every TrainConfig value a user may override; each defaults to the recipe's."""
+    return [(f.name, "--" + f.name.replace("_", "-"), _TYPES[str(f.type).split("|")[0].strip()], f.metadata["help"])
+            for f in command_line_fields()]
 
 
 def add_training_arguments(parser: argparse.ArgumentParser, default_model: str | None = "resnet18") -> None:
@@ -46,12 +27,12 @@ def add_training_arguments(parser: argparse.ArgumentParser, default_model: str |
     parser.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    for flag, kind, text in OVERRIDES:
-        parser.add_argument(f"--{flag}", type=kind, default=None, help=f"{text} (default: the recipe's)")
+    for dest, flag, kind, text in _overrides():
+        parser.add_argument(flag, dest=dest, type=kind, default=None, help=f"{text} (default: the recipe's)")
 
 
 def config_from_args(args, stage: str, default_model: str = "resnet18"):
-    overrides = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _, _ in OVERRIDES}
+    overrides = {dest: getattr(args, dest) for dest, _, _, _ in _overrides()}
     overrides.update(seed=args.seed, device=args.device, amp=not args.no_amp, model=args.model,
                      label_noise=getattr(args, "label_noise", None))
     config = recipe_config(args.recipe, stage, overrides)

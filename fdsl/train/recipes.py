@@ -17,49 +17,61 @@ TRAIN_CROPS = ("crop", "resized", "pad")
 MAX_IMAGE_SIZE = 1024  # beyond this a batch of one allocates gigabytes before anything else is checked
 
 
+def flag(default, help: str):
+    """A training value that ``fdsl pretrain`` / ``finetune`` expose as ``--name-with-dashes`` (default: the recipe's)."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+def command_line_fields() -> list:
+    """The TrainConfig fields a user may override from the command line, in declaration order."""
+    return [f for f in dataclasses.fields(TrainConfig) if "help" in f.metadata]
+
+
 @dataclasses.dataclass
 class TrainConfig:
     model: str = "resnet18"
-    epochs: int = 90
-    batch_size: int = 256
-    opt: str = "sgd"
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    sched: str = "multistep"              # timm schedule: multistep, cosine, ...
+    epochs: int = flag(90, 'training epochs')
+    batch_size: int = flag(256, 'images per step and process')
+    opt: str = flag("sgd", 'timm optimiser name (sgd, adamw, ...)')
+    lr: float = flag(0.1, 'peak learning rate')
+    momentum: float = flag(0.9, 'SGD momentum')
+    weight_decay: float = flag(1e-4, 'weight decay')
+    sched: str = flag("multistep", 'timm schedule (multistep, cosine, ...)')
     decay_at: tuple = (1 / 3, 2 / 3)      # multistep: fractions of training where lr *= decay_rate
     decay_rate: float = 0.1
-    warmup_epochs: float = 0.0
+    warmup_epochs: float = flag(0.0, 'linear warm-up length in epochs')
     warmup_lr: float = 1e-6
     min_lr: float = 0.0
-    image_size: int = 224
-    crop_pct: float = 224 / 362           # train: random crop of this fraction; eval: centre crop
-    train_crop: str = "crop"              # "crop" (RandomCrop, the ResNet papers), "resized" (timm RandomResizedCrop)
-                                          # or "pad" (reflect-pad by image_size / 8, then RandomCrop: the CIFAR recipe)
-    hflip: float = 0.0
-    auto_augment: str | None = None       # e.g. "rand-m9-mstd0.5-inc1" (RandAugment)
+    image_size: int = flag(224, 'model input side in pixels')
+    crop_pct: float = flag(224 / 362, "random-crop (train) and centre-crop (eval) size as a fraction of the "
+                                       "resized image")
+    train_crop: str = flag("crop", "'crop' (RandomCrop, the ResNet papers), 'resized' (RandomResizedCrop) or 'pad' "
+                                   "(reflect-pad by image_size / 8, then RandomCrop: the CIFAR recipe)")
+    hflip: float = flag(0.0, 'horizontal flip probability')
+    auto_augment: str | None = flag(None, 'timm auto-augment policy, e.g. rand-m9-mstd0.5-inc1')
     color_jitter: float | None = None
-    re_prob: float = 0.0                  # random erasing
+    re_prob: float = flag(0.0, 'random erasing probability')
     mean: tuple = (0.2, 0.2, 0.2)
     std: tuple = (0.5, 0.5, 0.5)
     interpolation: str = "bilinear"
-    mixup: float = 0.0
-    cutmix: float = 0.0
+    mixup: float = flag(0.0, 'Mixup alpha (0: off)')
+    cutmix: float = flag(0.0, 'CutMix alpha (0: off)')
     mixup_switch_prob: float = 0.5
-    label_smoothing: float = 0.0
-    drop_path: float = 0.0
-    layer_decay: float = 0.0              # layer-wise lr decay for fine-tuning ViTs (timm); 0: off
+    label_smoothing: float = flag(0.0, 'label smoothing')
+    drop_path: float = flag(0.0, 'stochastic depth rate')
+    layer_decay: float = flag(0.0, "layer-wise learning-rate decay for ViT fine-tuning (timm), e.g. 0.75 (0: off)")
     label_noise: float = 0.0
     seed: int = 0
-    workers: int = 0
-    threads: int = 0                      # torch CPU threads (0: torch's default); 1 is fastest on a busy machine
+    workers: int = flag(0, 'DataLoader worker processes')
+    threads: int = flag(0, "torch CPU threads (0: torch's default; 1 is fastest when other jobs share the cores)")
     device: str = "auto"                  # auto: cuda when available, else cpu
-    render_device: str = "cpu"            # on-the-fly data: cpu (DataLoader workers) or cuda (fdsl.data.device_batches)
+    render_device: str = flag("cpu", "where --params images are rendered: cpu (DataLoader workers) or cuda "
+                                     "(on the training GPU, fdsl.data.device_batches)")
     amp: bool = True                      # bf16 autocast on CUDA (ignored on CPU)
     channels_last: bool = True            # on CUDA
     log_every: int = 20                   # steps between JSONL loss records
-    checkpoint_every: int = 0             # steps between mid-epoch checkpoints (0: end of each epoch only)
-    eval_every: int = 1                   # epochs between evaluations (the last epoch is always evaluated)
+    checkpoint_every: int = flag(0, "also checkpoint every N steps inside an epoch (0: epoch ends only)")
+    eval_every: int = flag(1, 'epochs between evaluations (the last epoch is always evaluated)')
 
     def validate(self) -> None:
         if self.epochs < 1:
