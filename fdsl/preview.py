@@ -100,6 +100,10 @@ def preview(source: Path, out: Path, rows: int = 8, columns: int = 8, tile: int 
         raise FdslError("--rows and --columns must be >= 1 and --tile between 8 and 1024")
     check_seed(seed)
     manifest = read_manifest(source)
+    if manifest is not None and manifest.get("kind") == "scenes":
+        from fdsl.scenes.preview import scene_sheet  # matplotlib, only for scenes
+
+        return scene_sheet(source, out, count=min(rows, columns))
     if manifest is not None and manifest.get("kind") == "catalog":
         sheet_rows = rows_from_catalog(source, rows, columns, size=max(tile * 2, 64), seed=seed)
     else:
