@@ -24,7 +24,7 @@ from fdsl.scenes.files import is_complete, scene_files, scene_names
 from fdsl.scenes.layout import SceneSettings, layout_record, sample_layout
 from fdsl.seeding import rng_for
 from fdsl.specs import Shard, check_seed, check_workers
-from fdsl.workers import worker_pool
+from fdsl.workers import task_results
 from fdsl.writer import _check_existing
 
 SCENES_PER_TASK = 2
@@ -121,22 +121,14 @@ def write_scenes(spec: SceneSpec, params_dir: Path, out: Path, progress: bool = 
         tasks = [todo[i:i + SCENES_PER_TASK] for i in range(0, len(todo), SCENES_PER_TASK)]
         init = (spec, catalog.categories, catalog.names, str(out))
         bar = progress_bar(total=len(todo), desc="scenes", enabled=progress)
-        pool = None
         try:
-            if spec.workers == 1:
-                _init_worker(*init)
-                results = map(_write_scenes, tasks)
-            else:
-                pool = worker_pool(spec.workers, _init_worker, init)
-                results = pool.imap_unordered(_write_scenes, tasks)
-            for written, dropped in results:
-                report.written += written
-                report.objects_without_room += dropped
-                bar.update(written)
+            with task_results(spec.workers, _init_worker, init, _write_scenes, tasks) as results:
+                for written, dropped in results:
+                    report.written += written
+                    report.objects_without_room += dropped
+                    bar.update(written)
         finally:
             bar.close()
-            if pool is not None:
-                pool.terminate()
         report.seconds = time.perf_counter() - start
         manifest.update(complete=True, seconds_last_run=round(report.seconds, 2),
                         scenes_written_last_run=report.written,
