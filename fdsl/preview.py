@@ -45,9 +45,9 @@ def rows_from_dataset(folder: Path, rows: int, columns: int) -> list[tuple[str, 
 def rows_from_catalog(folder: Path, rows: int, columns: int, size: int, seed: int) -> list:
     """Render ``columns`` images of each of the first ``rows`` categories of a catalog on the fly.
 
-    A row spreads its columns over the category's draws (view 0 of each); when one
-    draw has at least ``columns`` views (a 3D cloud's cameras), the row shows the
-    views of the first draw instead, so it reads as a turn around one object.
+    A row spreads its columns over the category's draws (view 0 of each); for a
+    family whose views are cameras (``preview_one_draw``: 3D) it shows the views of
+    the first draw instead, so it reads as a turn around one object.
     """
     manifest = read_manifest(folder)
     if manifest is None or "formula" not in manifest:
@@ -61,8 +61,8 @@ def rows_from_catalog(folder: Path, rows: int, columns: int, size: int, seed: in
     catalog = load_catalog(formula, folder)  # all of it: a family may mix categories (PC-FractalDB)
     context = formula.render_context(catalog.categories, settings)
     draws, views = formula.draws_per_category(settings), formula.views_per_draw(settings)
-    if views >= columns:
-        picks = [(0, int(v)) for v in np.linspace(0, views - 1, num=columns).round().astype(int)]
+    if formula.preview_one_draw and views > 1:
+        picks = [(0, int(v)) for v in np.linspace(0, views - 1, num=min(columns, views)).round().astype(int)]
     else:
         picks = [(int(d), 0) for d in np.linspace(0, draws - 1, num=min(columns, draws)).round().astype(int)]
     out = []

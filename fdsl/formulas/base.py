@@ -104,6 +104,8 @@ class Formula(ABC):
     SearchSettings: ClassVar[type[Settings]]
     RenderSettings: ClassVar[type[Settings]]
     params_suffix: ClassVar[str] = ".csv"
+    # A preview row shows the views of one draw (a 3D object's cameras) rather than one view of spread draws.
+    preview_one_draw: ClassVar[bool] = False
 
     # ---- categories -------------------------------------------------------
     def search_context(self, seed: int, settings: Settings) -> Any:

@@ -11,6 +11,7 @@ as a binary PLY file.  Subclasses provide ``cloud_for_draw`` and ``file_name``.
 from __future__ import annotations
 
 import dataclasses
+from abc import abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,7 @@ class CloudFormula(Formula):
 
     SearchSettings = CloudSearchSettings
     RenderSettings: type[CloudViewSettings]
+    preview_one_draw = True  # a preview row turns around one cloud
 
     # ---- categories: the published variance search -----------------------
     def sample_category(self, rng, settings: CloudSearchSettings, context):
@@ -128,9 +130,9 @@ class CloudFormula(Formula):
         return {"maps": int(params.shape[0])}
 
     # ---- draws: a cloud and its cameras -----------------------------------
+    @abstractmethod
     def cloud_for_draw(self, params, draw: int, rng: np.random.Generator, settings, context):
         """The hook: (n, 3) cloud of draw ``draw`` of category ``params``, warning or None."""
-        raise NotImplementedError
 
     def render_draw(self, params, draw, rng, settings: CloudViewSettings, context):
         if context is None:
