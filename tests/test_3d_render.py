@@ -137,3 +137,18 @@ def test_pretrain_a_vit_on_exfractaldb_views_on_the_fly(catalog3d, tmp_path):
                     render_options={"size": "32", "views": "4", "viewpoints": "random", "weights": "25"})
     assert meta["complete"] and meta["data"]["formula"] == "fractal3d" and len(meta["classes"]) == 3
     assert np.isfinite(meta["metrics"]["train_loss"])
+
+
+def test_point_cloud_dataset_items_are_the_written_clouds(catalog3d, tmp_path):
+    import torch
+
+    from fdsl.data.point_clouds import PointCloudDataset
+
+    render("pc-fractal", catalog3d, tmp_path / "pc", instances=4)
+    dataset = PointCloudDataset("pc-fractal", catalog3d, create_formula("pc-fractal").RenderSettings(instances=4))
+    assert len(dataset) == 12 and dataset.targets.tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    cloud, label = dataset[6]  # category 1, instance 2
+    assert label == 1 and cloud.dtype == torch.float32 and cloud.shape == (9999, 3)
+    assert np.array_equal(cloud.numpy(), read_ply(tmp_path / "pc" / "00001" / "00001_0002.ply"))
+    batch, labels = next(iter(torch.utils.data.DataLoader(dataset, batch_size=4)))
+    assert batch.shape == (4, 9999, 3) and labels.tolist() == [0, 0, 0, 0]
