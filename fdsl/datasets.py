@@ -38,12 +38,19 @@ class FormulaDataset(torch.utils.data.Dataset):
     (so every weight row / parameter variation is represented), not the first few.
     """
 
+    yields_images = True  # the formula's views must be images (a point-cloud dataset sets False)
+
     def __init__(self, formula_name: str, params_dir: Path, settings=None, seed: int = 0,
                  instances: int | None = None):
         self.formula_name = formula_name
         formula = create_formula(formula_name)
         self.settings = settings if settings is not None else formula.RenderSettings()
         self.settings.validate()
+        if formula.renders_images(self.settings) != self.yields_images:
+            raise FdslError(f"formula '{formula_name}' with these render settings makes "
+                            f"{'images' if formula.renders_images(self.settings) else 'point clouds, not images'}; "
+                            + ("use fdsl.data.point_clouds.PointCloudDataset (or --render output=views)"
+                               if self.yields_images else "use fdsl.datasets.FormulaDataset"))
         catalog = load_catalog(formula, Path(params_dir))
         files = catalog.files
         self.categories = catalog.categories

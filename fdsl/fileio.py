@@ -45,9 +45,14 @@ def remove_partial_files(folder: Path) -> int:
 
 def is_png(path: Path) -> bool:
     """Does ``path`` start with the PNG signature?  (Our writes are atomic, so a PNG we wrote is whole.)"""
+    return has_signature(path, PNG_SIGNATURE)
+
+
+def has_signature(path: Path, signature: bytes) -> bool:
+    """Does the file at ``path`` start with ``signature`` (a format's magic bytes)?  False if unreadable."""
     try:
         with open(path, "rb") as handle:
-            return handle.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE
+            return handle.read(len(signature)) == signature
     except OSError:
         return False
 

@@ -43,25 +43,35 @@ def rows_from_dataset(folder: Path, rows: int, columns: int) -> list[tuple[str, 
 
 
 def rows_from_catalog(folder: Path, rows: int, columns: int, size: int, seed: int) -> list:
-    """Render the first ``columns`` draws of the first ``rows`` categories of a catalog on the fly."""
+    """Render ``columns`` images of each of the first ``rows`` categories of a catalog on the fly.
+
+    A row spreads its columns over the category's draws (view 0 of each); for a
+    family whose views are cameras (``preview_one_draw``: 3D) it shows the views of
+    the first draw instead, so it reads as a turn around one object.
+    """
     manifest = read_manifest(folder)
     if manifest is None or "formula" not in manifest:
         raise FdslError(f"{folder} has no catalog manifest.json naming its formula; preview a dataset folder instead")
     formula = create_formula(manifest["formula"])
     defaults = formula.RenderSettings()
-    changes = {"size": size} if hasattr(defaults, "size") else {}
+    # Pictures at the sheet's size; a family that can write other data (3D: PLY clouds) shows its views.
+    changes = {name: value for name, value in (("size", size), ("output", "views")) if hasattr(defaults, name)}
     settings = defaults.replace(**changes)
     settings.validate()
-    catalog = load_catalog(formula, folder, limit=rows)
+    catalog = load_catalog(formula, folder)  # all of it: a family may mix categories (PC-FractalDB)
     context = formula.render_context(catalog.categories, settings)
-    draws = formula.draws_per_category(settings)
-    picks = np.linspace(0, draws - 1, num=min(columns, draws)).round().astype(int)
+    draws, views = formula.draws_per_category(settings), formula.views_per_draw(settings)
+    if formula.preview_one_draw and views > 1:
+        picks = [(0, int(v)) for v in np.linspace(0, views - 1, num=min(columns, views)).round().astype(int)]
+    else:
+        picks = [(int(d), 0) for d in np.linspace(0, draws - 1, num=min(columns, draws)).round().astype(int)]
     out = []
-    for c, params in enumerate(catalog.categories):
-        images = []
-        for d in picks:
-            image, _ = formula.render_draw(params, int(d), rng_for(seed, "render", c, int(d)), settings, context)
-            images.append(Image.fromarray(image))
+    for c, params in enumerate(catalog.categories[:rows]):
+        images, rendered = [], {}
+        for d, v in picks:
+            if d not in rendered:
+                rendered[d] = formula.render_draw(params, d, rng_for(seed, "render", c, d), settings, context)[0]
+            images.append(Image.fromarray(np.ascontiguousarray(formula.view(rendered[d], v, settings))))
         out.append((catalog.names[c], images))
     return out
 
@@ -90,6 +100,10 @@ def preview(source: Path, out: Path, rows: int = 8, columns: int = 8, tile: int 
         raise FdslError("--rows and --columns must be >= 1 and --tile between 8 and 1024")
     check_seed(seed)
     manifest = read_manifest(source)
+    if manifest is not None and manifest.get("kind") == "scenes":
+        from fdsl.scenes.preview import scene_sheet  # matplotlib, only for scenes
+
+        return scene_sheet(source, out, count=min(rows, columns))
     if manifest is not None and manifest.get("kind") == "catalog":
         sheet_rows = rows_from_catalog(source, rows, columns, size=max(tile * 2, 64), seed=seed)
     else:

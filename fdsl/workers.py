@@ -7,6 +7,7 @@ command prints one line and exits 130, with no traceback from each worker.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
 
@@ -31,3 +32,17 @@ def worker_pool(workers: int, initializer, initargs: tuple):
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def task_results(workers: int, initializer, initargs: tuple, function, tasks):
+    """``function`` over ``tasks``, results in any order: in this process (one worker) or in a pool stopped on exit."""
+    if workers == 1:
+        initializer(*initargs)
+        yield map(function, tasks)
+        return
+    pool = worker_pool(workers, initializer, initargs)
+    try:
+        yield pool.imap_unordered(function, tasks)
+    finally:
+        pool.terminate()

@@ -19,7 +19,7 @@ from pathlib import Path
 from fdsl.catalog import ensure_writable_folder, environment, load_catalog, read_manifest, write_manifest
 from fdsl.errors import FdslError
 from fdsl.progress import bar as progress_bar
-from fdsl.fileio import atomic_write_bytes, folder_lock, is_png, png_bytes, remove_partial_files
+from fdsl.fileio import atomic_write_bytes, folder_lock, remove_partial_files
 from fdsl.seeding import rng_for
 from fdsl.specs import Device, RenderSpec, Shard
 from fdsl.workers import worker_pool
@@ -57,7 +57,7 @@ def render_unit(formula, settings, seed, params, category, draw, context, views=
     return [(formula.file_name(category, draw, v, settings), formula.view(image, v, settings)) for v in views], warning
 
 
-def _store(out: Path, category: int, draw: int, views: list, warning) -> tuple[int, list]:
+def _store(out: Path, category: int, draw: int, views: list, warning, spec: RenderSpec) -> tuple[int, list]:
     """Write one draw's views atomically; its warning first, so a resumed run still knows about it."""
     notes = []
     if warning:
@@ -66,7 +66,7 @@ def _store(out: Path, category: int, draw: int, views: list, warning) -> tuple[i
         notes.append(note)
     folder = out / f"{category:05d}"
     for name, image in views:
-        atomic_write_bytes(folder / name, png_bytes(image))
+        atomic_write_bytes(folder / name, spec.formula.encode(image, spec.settings))
     return len(views), notes
 
 
@@ -78,7 +78,7 @@ def _render_units(units: list) -> tuple[int, list]:
     for category, draw, missing in units:
         views, warning = render_unit(spec.formula, spec.settings, spec.seed, s["categories"][category],
                                      category, draw, s["context"], missing)
-        count, notes = _store(s["out"], category, draw, views, warning)
+        count, notes = _store(s["out"], category, draw, views, warning, spec)
         written += count
         warnings += notes
     return written, warnings
@@ -86,7 +86,7 @@ def _render_units(units: list) -> tuple[int, list]:
 
 def _store_rendered(job) -> tuple[int, list]:
     """Device path: the images come rendered; CPU workers only encode and write them."""
-    return _store(_worker_state["out"], *job)
+    return _store(_worker_state["out"], *job, _worker_state["spec"])
 
 
 def render_units(renderer, units: list, batch_size: int = 256) -> list:
@@ -143,16 +143,18 @@ def render_dataset(formula_name: str, params_dir: Path, out: Path, settings, see
 
 
 def _missing_views(folder: Path, spec: RenderSpec, category: int, draw: int, existing: set) -> list[int]:
-    """Views of a draw not yet on disk as PNGs (a kill can land between the views of one draw)."""
+    """Views of a draw not yet on disk as whole files (a kill can land between the views of one draw)."""
     formula, settings = spec.formula, spec.settings
     names = [formula.file_name(category, draw, v, settings) for v in range(formula.views_per_draw(settings))]
-    return [v for v, name in enumerate(names) if name not in existing or not is_png(folder / name)]
+    return [v for v, name in enumerate(names) if name not in existing or not formula.is_complete(folder / name)]
 
 
 def render(spec: RenderSpec, params_dir: Path, out: Path, progress: bool = True) -> RenderReport:
     """Render every image of a catalog (or of one shard) that is not already in ``out``."""
     formula, settings = spec.formula, spec.settings
     catalog = load_catalog(formula, params_dir)  # every file validated before anything is written
+    # Built once here too, so a catalog the formula cannot render (pc-fractal with one category) fails before any write.
+    formula.render_context(catalog.categories, settings)
     renderer = None
     if spec.device.backend == "torch":  # a formula without a torch renderer fails here, before any write
         renderer = formula.create_torch_renderer(catalog.categories, settings, spec.seed, spec.device.torch_name)

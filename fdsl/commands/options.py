@@ -26,7 +26,8 @@ def add_settings_arguments(parser: argparse.ArgumentParser, settings_class) -> N
         flag = "--" + f.name.replace("_", "-")
         kind = type(f.default)
         if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=meta.get("help"))
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=meta.get("help"),
+                                dest=f"setting_{f.name}")
             continue
         parse = _number(kind) if kind in (int, float) else kind
         help_text = f"{meta.get('help', '')} (default: {f.default})"

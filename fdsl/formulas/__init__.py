@@ -6,6 +6,6 @@ RCDB, VisualAtom).
 """
 
 from fdsl.formulas.base import Formula, Settings, create_formula, formula_names, option, register
-from fdsl.formulas import bezier, contour, ifs, perlin  # noqa: F401,E402  (register the families)
+from fdsl.formulas import bezier, contour, ifs, ifs3d, perlin  # noqa: F401,E402  (register the families)
 
 __all__ = ["Formula", "Settings", "create_formula", "formula_names", "option", "register"]

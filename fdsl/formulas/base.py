@@ -7,7 +7,9 @@ work on any registered formula.
 
 Images of a category are numbered by (draw, view): a *draw* is one random
 render (seeded by ``rng_for(seed, "render", category, draw)``), a *view* is a
-deterministic transform of it (FractalDB's four flips).  Settings are plain
+deterministic transform of it (FractalDB's four flips, a 3D cloud's cameras).
+A view is a PNG on disk unless the family encodes it otherwise (``encode``,
+``is_complete``: a 3D family writes point clouds as PLY files).  Settings are plain
 dataclasses; their fields become command-line options (``option()``).
 
 A formula may also provide a batched torch renderer (``torch_renderer``), the
@@ -102,6 +104,8 @@ class Formula(ABC):
     SearchSettings: ClassVar[type[Settings]]
     RenderSettings: ClassVar[type[Settings]]
     params_suffix: ClassVar[str] = ".csv"
+    # A preview row shows the views of one draw (a 3D object's cameras) rather than one view of spread draws.
+    preview_one_draw: ClassVar[bool] = False
 
     # ---- categories -------------------------------------------------------
     def search_context(self, seed: int, settings: Settings) -> Any:
@@ -143,6 +147,23 @@ class Formula(ABC):
 
     def view(self, image: np.ndarray, view: int, settings: Settings) -> np.ndarray:
         return image
+
+    # ---- files: what one view is on disk (PNG unless the family says otherwise) ----
+    def encode(self, item, settings: Settings) -> bytes:
+        """The file bytes of one view (the writer's only format knowledge); e.g. a PLY for a point cloud."""
+        from fdsl.fileio import png_bytes
+
+        return png_bytes(item)
+
+    def is_complete(self, path: Path) -> bool:
+        """Is the file at ``path`` a whole view file (resume skips it)?  Writes are atomic: a signature suffices."""
+        from fdsl.fileio import is_png
+
+        return is_png(path)
+
+    def renders_images(self, settings: Settings) -> bool:
+        """Are the views images (uint8 arrays an image dataset can use), or other data (e.g. point clouds)?"""
+        return True
 
     @abstractmethod
     def file_name(self, category: int, draw: int, view: int, settings: Settings) -> str:

@@ -58,12 +58,16 @@ def check_system(system: np.ndarray, where: str) -> np.ndarray:
         raise FdslError(f"{where}: expected 7 columns a,b,c,d,e,f,p per map, got {system.shape[-1]}")
     if len(system) < 1:
         raise FdslError(f"{where}: no maps; a system needs at least one row a,b,c,d,e,f,p")
-    p = system[:, 6]
+    check_probabilities(system[:, -1], where)
+    return system
+
+
+def check_probabilities(p: np.ndarray, where: str) -> None:
+    """The last column of any IFS file (2D or 3D): non-negative map probabilities that sum to 1."""
     if np.any(p < 0):
         raise FdslError(f"{where}: negative probability in column p; probabilities must be >= 0 and sum to 1")
     if abs(p.sum() - 1.0) > PROBABILITY_TOLERANCE:
         raise FdslError(f"{where}: probabilities sum to {p.sum():.9g}, not 1; normalise column p (p_i = |det A_i| / sum)")
-    return system
 
 
 def read_ifs_csv(path: Path) -> np.ndarray:

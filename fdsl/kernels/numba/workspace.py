@@ -32,3 +32,11 @@ def square_scratch(size: int) -> np.ndarray:
     if size not in scratch:
         scratch[size] = np.empty((size, size), dtype=np.uint8)
     return scratch[size]
+
+
+def cloud_scratch(n: int) -> np.ndarray:
+    """An (n, 3) float64 array for a 3D chain that is tested and dropped (the search); the contents are garbage."""
+    cloud = getattr(_local, "cloud", None)
+    if cloud is None or cloud.shape[0] < n:
+        cloud = _local.cloud = np.empty((n, 3))
+    return cloud[:n]
