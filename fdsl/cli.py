@@ -8,7 +8,7 @@ import sys
 from fdsl import __version__
 from fdsl.errors import FdslError
 
-VERBS = ("search", "render", "preview", "pretrain", "finetune", "evaluate", "experiment", "viz")
+VERBS = ("search", "render", "status", "preview", "pretrain", "finetune", "evaluate", "experiment", "viz")
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -3,35 +3,32 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+from fdsl.png import PNG_SIGNATURE, png_bytes  # noqa: F401  (png_bytes: the writer's default encoder)
 
 # Temporary files end in ".part": no image loader (ImageFolder included) takes them for data.
 PART_SUFFIX = ".part"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+@contextlib.contextmanager
+def atomic_open(path: Path):
+    """A binary file handle whose content appears under ``path`` only once the block has finished."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}{PART_SUFFIX}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
+    try:
+        with open(tmp, "wb") as handle:
+            yield handle
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
 
 
-def png_bytes(image: np.ndarray, compress_level: int = 1) -> bytes:
-    """PNG of a (H, W) grey or (H, W, 3) RGB uint8 array.
-
-    Grey images are stored as 8-bit grey PNGs: ``ImageFolder``'s loader converts
-    them to RGB with three equal channels, i.e. exactly the published RGB pixels.
-    """
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG", compress_level=compress_level)
-    return buffer.getvalue()
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_open(path) as handle:
+        handle.write(data)
 
 
 def remove_partial_files(folder: Path) -> int:

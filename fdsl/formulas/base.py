@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from fdsl.errors import FdslError
+from fdsl.fileio import is_png, png_bytes
 
 
 def option(default, help: str, choices=None, cli: bool = True):
@@ -150,6 +151,15 @@ class Formula(ABC):
 
     def images_per_category(self, settings: Settings) -> int:
         return self.draws_per_category(settings) * self.views_per_draw(settings)
+
+    # ---- files ------------------------------------------------------------
+    def encode(self, item, settings: Settings) -> bytes:
+        """The file content of one rendered view, stored under ``file_name`` (a PNG by default)."""
+        return png_bytes(item)
+
+    def is_complete(self, path: Path) -> bool:
+        """Is the file at ``path`` a whole item this formula wrote?  (Writes are atomic: the signature suffices.)"""
+        return is_png(path)
 
     # ---- batched rendering on a torch device (optional) -------------------
     def torch_renderer(self) -> type | None:
