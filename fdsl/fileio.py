@@ -31,12 +31,18 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def remove_partial_files(folder: Path) -> int:
-    """Delete temporaries left by a killed run; returns how many there were."""
-    removed = 0
-    for tmp in Path(folder).rglob(f"*{PART_SUFFIX}"):
-        tmp.unlink(missing_ok=True)
-        removed += 1
+def remove_partial_files(folder: Path, owns=None) -> int:
+    """Delete temporaries left by a killed run; returns how many there were.
+
+    ``owns(relative path of the final file)`` limits this to one writer's files, so that
+    writers sharing a folder (the shards of one split) never delete each other's temporaries.
+    """
+    folder, removed = Path(folder), 0
+    for tmp in folder.rglob(f"*{PART_SUFFIX}"):
+        final = tmp.parent / tmp.name[1:].rsplit(".", 2)[0]  # ".{name}.{pid}.part" -> name
+        if owns is None or owns(final.relative_to(folder).as_posix()):
+            tmp.unlink(missing_ok=True)
+            removed += 1
     return removed
 
 
@@ -50,22 +56,24 @@ def is_png(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: Path, verb: str):
-    """Hold an exclusive lock on ``folder`` for one writer; a second one gets a one-line FdslError at once.
+def folder_lock(folder: Path, verb: str, part: str = ""):
+    """Hold an exclusive lock on ``folder`` (or on one ``part`` of its work, e.g. "shard 1/4") for one writer;
+    a second one gets a one-line FdslError at once.
 
     The lock is the operating system's (released when the process dies, even by
-    kill -9); the small ``.fdsl-<verb>.lock`` file it uses may stay behind, harmlessly.
+    kill -9); the small ``.fdsl-<verb>[-<part>].lock`` file it uses may stay behind, harmlessly.
     """
     from filelock import FileLock, Timeout
 
     from fdsl.errors import FdslError
 
-    lock = FileLock(str(Path(folder) / f".fdsl-{verb}.lock"))
+    suffix = "-" + part.replace(" ", "-").replace("/", "-of-") if part else ""
+    lock = FileLock(str(Path(folder) / f".fdsl-{verb}{suffix}.lock"))
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise FdslError(f"another 'fdsl {verb}' is writing to {folder}; wait for it to finish (then re-run to "
-                        "resume), or choose another --out") from None
+        raise FdslError(f"another 'fdsl {verb}'{f' of {part}' if part else ''} is writing to {folder}; wait for it "
+                        "to finish (then re-run to resume), or choose another --out") from None
     try:
         yield
     finally:

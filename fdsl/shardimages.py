@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
+from fdsl.catalog import read_manifest
 from fdsl.errors import FdslError
 from fdsl.realdata import IMAGE_SUFFIXES, LabelledImages
 from fdsl.tarshards import LABEL_EXTENSION, split_member, tar_index
@@ -36,11 +37,26 @@ def _read(path: Path, offset: int, size: int) -> bytes:
         return handle.read(size)
 
 
+def _check_render_finished(folder: Path) -> None:
+    """A render split into shards is usable once every shard of its split has finished."""
+    manifests = [read_manifest(folder, p.name) for p in sorted(folder.glob("manifest-shard-*.json"))]
+    manifests = [m for m in manifests if m and m.get("kind") == "dataset"]
+    if not manifests:
+        return
+    count = int(manifests[0]["shard"].split("/")[1])
+    finished = {m["shard"] for m in manifests if m.get("complete")}
+    unfinished = [f"{k}/{count}" for k in range(count) if f"{k}/{count}" not in finished]
+    if unfinished:
+        raise FdslError(f"the render in {folder} is incomplete: shard(s) {', '.join(unfinished[:5])} not finished "
+                        f"('fdsl status {folder}' says what is missing); finish them, then pre-train")
+
+
 class ShardImages(LabelledImages):
     """Every sample (an image member, and its ``.cls``) of the tar shards in ``folder``."""
 
     def __init__(self, folder: Path):
         self.root = Path(folder)
+        _check_render_finished(self.root)
         samples, labels = [], {}
         digest = hashlib.sha256()
         for path in shard_files(self.root):

@@ -45,6 +45,7 @@ class FolderSink:
         self.out, self.formula, self.settings, self.categories = Path(out), formula, settings, categories
         self.draws = formula.draws_per_category(settings)
         self.views = formula.views_per_draw(settings)
+        self._draw_of: dict[int, dict[str, int]] = {}  # file name -> draw, per category (built when asked)
 
     def describe(self) -> str:
         return "{category:05d}/" + self.formula.file_name(0, 0, 0, self.settings)
@@ -70,6 +71,18 @@ class FolderSink:
 
     def parts(self, task) -> list:
         return task
+
+    def owns(self, relative: str, shard: Shard) -> bool:
+        """Is the file at ``relative`` (e.g. "00003/00003_04_count_1_flip2.png") one of ``shard``'s images?"""
+        folder, _, name = relative.partition("/")
+        if not folder.isdigit() or int(folder) >= self.categories:
+            return False
+        category = int(folder)
+        if category not in self._draw_of:
+            self._draw_of[category] = {self.formula.file_name(category, d, v, self.settings): d
+                                       for d in range(self.draws) for v in range(self.views)}
+        draw = self._draw_of[category].get(name)
+        return draw is not None and (category * self.draws + draw) % shard.count == shard.index
 
     def store(self, task, rendered: list) -> int:
         written = 0
@@ -114,6 +127,11 @@ class TarSink:
 
     def parts(self, task: int) -> list:
         return self.layout.parts(task)
+
+    def owns(self, relative: str, shard: Shard) -> bool:
+        """Is ``relative`` (e.g. "000012.tar") one of ``shard``'s tars?"""
+        stem = relative[:-len(".tar")] if relative.endswith(".tar") else ""
+        return stem.isdigit() and int(stem) < self.layout.count and int(stem) % shard.count == shard.index
 
     def store(self, task: int, rendered: list) -> int:
         members = []

@@ -139,11 +139,16 @@ def _device_jobs(renderer, sink, tasks):
     yield from flush()
 
 
-def _check_existing(out: Path, identity: dict) -> None:
+def _check_existing(out: Path, identity: dict, shard: Shard) -> None:
     for path in sorted(out.glob("manifest*.json")):
         previous = read_manifest(out, path.name)
         if previous is None:
             continue
+        split = int(previous.get("shard", "0/1").split("/")[1])
+        if split != shard.count:
+            how = f"--shard K/{split}" if split > 1 else "no --shard"
+            raise FdslError(f"{out} holds a render split into {split} shard(s) ({path.name}); render the rest with "
+                            f"{how} ('fdsl status {out}' names what is missing), or render to a new --out")
         mismatched = [k for k in identity if previous.get(k, LEGACY_IDENTITY.get(k)) != identity[k]]
         if mismatched:
             raise FdslError(f"{out} holds a dataset made with a different {', '.join(mismatched)} ({path.name}); "
@@ -167,7 +172,8 @@ def render(spec: RenderSpec, params_dir: Path, out: Path, progress: bool = True)
     if spec.device.backend == "torch":  # a formula without a torch renderer fails here, before any write
         renderer = formula.create_torch_renderer(catalog.categories, settings, spec.seed, spec.device.torch_name)
     out = ensure_writable_folder(out)
-    with folder_lock(out, "render"):
+    # Shards of one split may render into one folder at the same time (a job array): each locks its own part.
+    with folder_lock(out, "render", f"shard {spec.shard.index}/{spec.shard.count}" if spec.shard.count > 1 else ""):
         return _render_locked(spec, catalog, renderer, Path(params_dir), out, progress)
 
 
@@ -182,11 +188,11 @@ def dataset_identity(spec: RenderSpec, catalog) -> dict:
 def _render_locked(spec: RenderSpec, catalog, renderer, params_dir: Path, out: Path, progress: bool) -> RenderReport:
     formula, settings, shard = spec.formula, spec.settings, spec.shard
     identity = dataset_identity(spec, catalog)
-    _check_existing(out, identity)
-    remove_partial_files(out)
-
+    _check_existing(out, identity, shard)
     categories = catalog.categories
     sink = make_sink(spec.output, out, formula, settings, len(categories))
+    # Only this shard's temporaries: the other shards of the split may be writing theirs right now.
+    remove_partial_files(out, None if shard.count == 1 else lambda relative: sink.owns(relative, shard))
     draws, views = formula.draws_per_category(settings), formula.views_per_draw(settings)
     report = RenderReport(images=len(categories) * draws * views)
     survey = sink.survey(shard)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from fdsl.formulas import create_formula
@@ -198,3 +199,35 @@ def test_pretrain_reads_a_folder_of_shards_as_the_imagefolder(tiny_catalog, tmp_
     assert_one_line_error(*run_cli(capsys, "pretrain", "--images", shards, *tiny, "--out", tmp_path / "run2"),
                           "000002.tar", "re-run it")
     assert not (tmp_path / "run2").exists()
+
+
+def test_shards_of_one_split_render_into_one_folder_at_the_same_time(tiny_catalog, tmp_path, capsys):
+    out, reference = tmp_path / "array", tmp_path / "reference"
+    render_dataset("fractal", tiny_catalog, reference, _settings(), seed=8, progress=False, output=SHARDS)
+    # Two tasks of a job array, started together, one folder; a stale temporary of each shard's first tar.
+    out.mkdir()
+    for stale in (".000000.tar.1.part", ".000001.tar.1.part"):
+        (out / stale).write_bytes(b"left by a kill")
+    command = [sys.executable, "-m", "fdsl", "render", "fractal", "--params", str(tiny_catalog), "--out", str(out),
+               "--seed", "8", *CLI_TINY, "--format", "webdataset", "--shard-size", "70"]
+    tasks = [subprocess.Popen([*command, "--shard", f"{k}/2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for k in range(2)]
+    for task in tasks:
+        _, err = task.communicate(timeout=300)
+        assert task.returncode == 0, err
+    assert _tar_digests(out) == _tar_digests(reference)
+    assert not list(out.glob(".*.part"))
+    assert run_cli(capsys, "status", out)[0] == 0
+    assert_one_line_error(*run_cli(capsys, *command[3:]), "split into 2 shard(s)", "--shard K/2")
+
+
+def test_a_split_render_is_read_only_once_every_shard_has_finished(tiny_catalog, tmp_path):
+    from fdsl.errors import FdslError
+    from fdsl.realdata import open_images
+
+    out = tmp_path / "split"
+    render_dataset("fractal", tiny_catalog, out, _settings(), seed=1, shard=Shard(1, 2), progress=False, output=SHARDS)
+    with pytest.raises(FdslError, match=r"shard\(s\) 0/2 not finished"):
+        open_images(str(out))
+    render_dataset("fractal", tiny_catalog, out, _settings(), seed=1, shard=Shard(0, 2), progress=False, output=SHARDS)
+    assert len(open_images(str(out))) == 300
