@@ -20,6 +20,8 @@ from pathlib import Path
 
 from fdsl.errors import FdslError
 
+SHARD_SHUFFLE = 100
+
 
 def _settings(settings_class, values: dict, what: str):
     known = {f.name for f in dataclasses.fields(settings_class)}
@@ -104,8 +106,9 @@ def webdataset_pipeline(shards, transform=None, shuffle: int = 1000, seed: int =
         urls = [str(path) for path in shard_files(Path(shards))]
         if not urls:
             raise FdslError(f"{shards} holds no .tar shards; write some with fdsl render --format webdataset")
-    pipeline = wds.WebDataset(urls, shardshuffle=bool(shuffle), seed=seed, resampled=resampled,
-                              nodesplitter=wds.split_by_node, empty_check=False)
+    # shardshuffle is webdataset's buffer of shard names: 100 shuffles any realistic list well enough.
+    pipeline = wds.WebDataset(urls, shardshuffle=SHARD_SHUFFLE if shuffle else False, seed=seed,
+                              resampled=resampled, nodesplitter=wds.split_by_node, empty_check=False)
     if shuffle:
         pipeline = pipeline.shuffle(shuffle)
     pipeline = pipeline.decode("pil").to_tuple("png;jpg;jpeg", "cls")
