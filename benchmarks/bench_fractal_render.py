@@ -6,9 +6,10 @@
 Bare render: 256x256, 100k points, patch-gray (fdsl's ``render_system``) against an
 Anderson & Farrell-style numba renderer and the published Python renderer.
 Published setting: 362x362, 200k points, patch-gray, 4 flips.  The renderer and the PNG
-encoder are timed apart, because the two sides encode differently (fdsl: 8-bit grey at
-zlib level 1; the published code: RGB at PIL's default level 6); both encoders are timed
-on the same images.  Every baseline renders the same systems as fdsl, several of them.
+encoder are timed apart, because the two sides encode differently (fdsl: 8-bit grey, its
+own PNG chunks around an ISA-L deflate stream; the published code: RGB at PIL's default
+level 6); both encoders, and fdsl's previous one (Pillow, grey, level 1), are timed on the
+same images.  Every baseline renders the same systems as fdsl, several of them.
 Then a real ``fdsl render`` run is projected to FractalDB-1k.  Each time is given as CPU
 time of this process and wall-clock time.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -86,6 +88,13 @@ def rgb_level6(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def pillow_grey_level1(image: np.ndarray) -> bytes:
+    """fdsl's previous encoder: Pillow, 8-bit grey, zlib level 1 (adaptive row filters)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
 def published_setting(quick: bool) -> tuple[list, dict]:
     settings = FractalRenderSettings()  # 362², 200k points, patch-gray, 4 flips
     pool = systems(1 if quick else 6)
@@ -95,6 +104,7 @@ def published_setting(quick: bool) -> tuple[list, dict]:
     render = timed(cycling(ours(settings), weighted), 40 * len(pool)) / 4  # one render serves the four flips
     images = [formula.view(ours(settings)(s, k), v, settings) for k, s in enumerate(weighted) for v in range(4)]
     grey_l1 = timed(cycling(lambda im, k: png_bytes(im), images), 2 * len(images))
+    pillow_l1 = timed(cycling(lambda im, k: pillow_grey_level1(im), images), 2 * len(images))
     rgb_l6 = timed(cycling(lambda im, k: rgb_level6(im), images), len(images))
     # The published instance: one chain, then four flipped RGB PNGs at PIL's default level.
     published_views = []
@@ -105,14 +115,17 @@ def published_setting(quick: bool) -> tuple[list, dict]:
     rows = [
         ("362², 200k, patch-gray: render", f"published, {plural(len(pool), 'system')}", per_image(render),
          per_image(published), ratio(render.cpu, published.cpu)),
-        ("PNG encoder, fdsl's images", "RGB level 6 (published)", f"grey level 1: {per_image(grey_l1)}",
+        ("PNG encoder, fdsl's images", "RGB level 6 (published)", f"grey, ISA-L 1: {per_image(grey_l1)}",
          per_image(rgb_l6), ratio(grey_l1.cpu, rgb_l6.cpu)),
+        ("PNG encoder, fdsl's images", "Pillow grey level 1 (fdsl before)", f"grey, ISA-L 1: {per_image(grey_l1)}",
+         per_image(pillow_l1), ratio(grey_l1.cpu, pillow_l1.cpu)),
         ("render + own encoder", "published Python+PIL", per_image(render + grey_l1),
          per_image(published + published_png), ratio((render + grey_l1).cpu, (published + published_png).cpu)),
         ("render + RGB level 6, both", "published Python+PIL", per_image(render + rgb_l6),
          per_image(published + published_png), ratio((render + rgb_l6).cpu, (published + published_png).cpu)),
     ]
-    sizes = {"grey level 1": np.mean([len(png_bytes(im)) for im in images]),
+    sizes = {"grey ISA-L level 1": np.mean([len(png_bytes(im)) for im in images]),
+             "Pillow grey level 1": np.mean([len(pillow_grey_level1(im)) for im in images]),
              "RGB level 6": np.mean([len(rgb_level6(im)) for im in images])}
     return rows, {"published_ms_per_image": (published + published_png).cpu * 1e3, "png_bytes": sizes}
 
@@ -128,12 +141,14 @@ def projection(quick: bool, workers: int) -> list:
         for f in sorted(OFFICIAL.glob("*.csv"))[:categories]:
             shutil.copy(f, params / f.name)
         out = Path(folder) / "out"
-        fdsl = Path(sys.executable).with_name("fdsl")
-        command = [str(fdsl), "render", "fractal", "--params", str(params), "--out", str(out),
+        # This checkout's fdsl (not whichever one is installed), as `python -m fdsl` from the repository.
+        root = Path(__file__).resolve().parents[1]
+        command = [sys.executable, "-m", "fdsl", "render", "fractal", "--params", str(params), "--out", str(out),
                    "--workers", str(workers), "--quiet"]
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=root,
+                       env={**os.environ, "PYTHONPATH": str(root)})
         seconds = time.perf_counter() - start
         cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)

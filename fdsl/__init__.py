@@ -2,6 +2,25 @@
 
 Formulas turn a seed into categories (parameter sets) and each category into
 images; the rest of the package moves those images to disk or into a model.
+
+The Python entry points (fdsl/api.py), importable without torch:
+
+* ``fdsl.search_catalog(formula, out, categories=..., seed=..., **settings)``: write a catalog;
+* ``fdsl.render_catalog(formula, params, out, format="folder" | "webdataset", **settings)``: write a dataset;
+* ``fdsl.FormulaDataset(formula, params, settings, transform=...)``: on-the-fly images (torch);
+* ``fdsl.webdataset_pipeline(shards, transform=...)``: stream tar shards (webdataset).
 """
 
 __version__ = "0.1.0"
+
+API = ("search_catalog", "render_catalog", "FormulaDataset", "webdataset_pipeline")
+__all__ = ["__version__", *API]
+
+
+def __getattr__(name: str):
+    # Loaded on first use, so that `import fdsl` (and the command line) stays light: no torch, no numba.
+    if name in API:
+        from fdsl import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'fdsl' has no attribute '{name}'")

@@ -8,21 +8,43 @@ import sys
 from fdsl import __version__
 from fdsl.errors import FdslError
 
-VERBS = ("search", "render", "scenes", "preview", "pretrain", "finetune", "evaluate", "experiment", "viz")
+# The training extras (pip install 'fdsl[train]'): a verb that needs one of these, run without it, says so in one line.
+TRAIN_MODULES = {"torch", "torchvision", "timm", "safetensors", "matplotlib", "sklearn", "pytorch_grad_cam",
+                 "webdataset"}
+VERBS = ("search", "render", "status", "scenes", "preview", "pretrain", "finetune", "evaluate", "experiment", "viz")
+
+
+class ExamplesFormatter(argparse.HelpFormatter):
+    """argparse's wrapping, except for indented lines (the examples of an epilog), kept as typed to copy and paste."""
+
+    def _fill_text(self, text, width, indent):
+        paragraphs = []
+        for line in text.splitlines():
+            paragraphs.append(indent + line if line.startswith("  ") else super()._fill_text(line, width, indent))
+        return "\n".join(paragraphs)
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit code 2 (no usage dump)."""
+    """argparse, but a usage error is one line and exit code 2 (no usage dump); epilog examples kept verbatim."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", ExamplesFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         raise FdslError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+EXAMPLES = """examples:
+  fdsl search fractal --categories 1000 --seed 1 --out params/ --workers 2
+  fdsl render fractal --params params/ --out FractalDB-1k/ --workers 2"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
     parser = OneLineParser(prog="fdsl", description="Formula-Driven Supervised Learning: generate formula "
-                           "datasets, pre-train on them, fine-tune on real images.")
+                           "datasets, pre-train on them, fine-tune on real images.", epilog=EXAMPLES)
     parser.add_argument("--version", action="version", version=f"fdsl {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=OneLineParser)
     verbs.required = True
@@ -37,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except FdslError as exc:
         print(f"fdsl: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in TRAIN_MODULES:
+            raise
+        print(f"fdsl: error: this command needs the training extras ({exc.name} is not installed): "
+              "pip install 'fdsl[train]'", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fdsl: interrupted; run the same command again to resume", file=sys.stderr)

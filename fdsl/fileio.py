@@ -3,43 +3,46 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+from fdsl.png import PNG_SIGNATURE, png_bytes  # noqa: F401  (png_bytes: the writer's default encoder)
 
 # Temporary files end in ".part": no image loader (ImageFolder included) takes them for data.
 PART_SUFFIX = ".part"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+@contextlib.contextmanager
+def atomic_open(path: Path):
+    """A binary file handle whose content appears under ``path`` only once the block has finished."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}{PART_SUFFIX}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
+    try:
+        with open(tmp, "wb") as handle:
+            yield handle
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
 
 
-def png_bytes(image: np.ndarray, compress_level: int = 1) -> bytes:
-    """PNG of a (H, W) grey or (H, W, 3) RGB uint8 array.
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_open(path) as handle:
+        handle.write(data)
 
-    Grey images are stored as 8-bit grey PNGs: ``ImageFolder``'s loader converts
-    them to RGB with three equal channels, i.e. exactly the published RGB pixels.
+
+def remove_partial_files(folder: Path, owns=None) -> int:
+    """Delete temporaries left by a killed run; returns how many there were.
+
+    ``owns(relative path of the final file)`` limits this to one writer's files, so that
+    writers sharing a folder (the shards of one split) never delete each other's temporaries.
     """
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG", compress_level=compress_level)
-    return buffer.getvalue()
-
-
-def remove_partial_files(folder: Path) -> int:
-    """Delete temporaries left by a killed run; returns how many there were."""
-    removed = 0
-    for tmp in Path(folder).rglob(f"*{PART_SUFFIX}"):
-        tmp.unlink(missing_ok=True)
-        removed += 1
+    folder, removed = Path(folder), 0
+    for tmp in folder.rglob(f"*{PART_SUFFIX}"):
+        final = tmp.parent / tmp.name[1:].rsplit(".", 2)[0]  # ".{name}.{pid}.part" -> name
+        if owns is None or owns(final.relative_to(folder).as_posix()):
+            tmp.unlink(missing_ok=True)
+            removed += 1
     return removed
 
 
@@ -58,22 +61,24 @@ def has_signature(path: Path, signature: bytes) -> bool:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: Path, verb: str):
-    """Hold an exclusive lock on ``folder`` for one writer; a second one gets a one-line FdslError at once.
+def folder_lock(folder: Path, verb: str, part: str = ""):
+    """Hold an exclusive lock on ``folder`` (or on one ``part`` of its work, e.g. "shard 1/4") for one writer;
+    a second one gets a one-line FdslError at once.
 
     The lock is the operating system's (released when the process dies, even by
-    kill -9); the small ``.fdsl-<verb>.lock`` file it uses may stay behind, harmlessly.
+    kill -9); the small ``.fdsl-<verb>[-<part>].lock`` file it uses may stay behind, harmlessly.
     """
     from filelock import FileLock, Timeout
 
     from fdsl.errors import FdslError
 
-    lock = FileLock(str(Path(folder) / f".fdsl-{verb}.lock"))
+    suffix = "-" + part.replace(" ", "-").replace("/", "-of-") if part else ""
+    lock = FileLock(str(Path(folder) / f".fdsl-{verb}{suffix}.lock"))
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise FdslError(f"another 'fdsl {verb}' is writing to {folder}; wait for it to finish (then re-run to "
-                        "resume), or choose another --out") from None
+        raise FdslError(f"another 'fdsl {verb}'{f' of {part}' if part else ''} is writing to {folder}; wait for it "
+                        "to finish (then re-run to resume), or choose another --out") from None
     try:
         yield
     finally:

@@ -1,6 +1,6 @@
 """Real labelled images for fine-tuning and evaluation, from whatever form they come in.
 
-``open_images(spec)`` accepts an ImageFolder directory, a zip of one (e.g. the
+``open_images(spec)`` accepts an ImageFolder directory, a folder of WebDataset tar shards, a zip of one (e.g. the
 CIFAR-10 ``train.zip``, read in place), an ``.npz`` with ``images`` and ``labels``
 arrays (e.g. Omniglot), or ``sklearn-digits`` (the 1,797 handwritten digits that
 ship with scikit-learn).  Every source gives items (PIL RGB image, class index),
@@ -243,7 +243,9 @@ def _open(spec: str) -> LabelledImages:
         raise FdslError(f"dataset {spec} not found; give an ImageFolder directory, a .zip of one, an .npz, "
                         f"or one of: {', '.join(BUILTIN)}")
     if path.is_dir():
-        return FolderImages(path)
+        from fdsl.shardimages import ShardImages, shard_files  # fdsl render --format webdataset
+
+        return ShardImages(path) if shard_files(path) else FolderImages(path)
     if path.suffix.lower() == ".npz":
         return _npz_images(path)
     if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):

@@ -62,6 +62,30 @@ class Shard:
         return "manifest.json" if self.count == 1 else f"manifest-shard-{self.index}-of-{self.count}.json"
 
 
+OUTPUT_FORMATS = ("folder", "webdataset")
+DEFAULT_SHARD_SIZE = 1000  # images per tar: about 15 MB at the published FractalDB setting
+
+
+@dataclass(frozen=True)
+class Output:
+    """How a render is stored: an ImageFolder tree, or WebDataset tar shards of ``shard_size`` images."""
+
+    format: str = "folder"
+    shard_size: int = DEFAULT_SHARD_SIZE
+
+    def __post_init__(self):
+        if self.format not in OUTPUT_FORMATS:
+            raise FdslError(f"unknown --format '{self.format}'; choose one of: {', '.join(OUTPUT_FORMATS)}")
+        if self.shard_size < 1:
+            raise FdslError(f"--shard-size must be at least 1 image per tar, got {self.shard_size}")
+
+    def to_dict(self) -> dict:
+        """The dataset's identity in its manifest (the shard size matters only to tars)."""
+        if self.format == "folder":
+            return {"format": "folder"}
+        return {"format": self.format, "shard_size": self.shard_size}
+
+
 @dataclass(frozen=True)
 class Device:
     """Where images are rendered.
@@ -140,6 +164,7 @@ class RenderSpec:
     workers: int = 1
     shard: Shard = field(default_factory=Shard)
     device: Device = field(default_factory=Device)
+    output: Output = field(default_factory=Output)
 
     def __post_init__(self):
         object.__setattr__(self, "formula", _formula(self.formula))

@@ -1,16 +1,17 @@
-"""Render a catalog to an ImageFolder tree: workers, shards, atomic writes, resume.
+"""Render a catalog to disk: workers, shards, atomic writes, resume, whatever the output format.
 
-Layout: ``OUT/{category:05d}/{formula file name}``, loadable by
-``torchvision.datasets.ImageFolder`` as is.  A unit of work is one draw of one
-category (all its views); unit u belongs to shard u % N.  Each image is
-written under a temporary name and renamed, so a killed run leaves no
-truncated image, and a re-run skips every unit whose images all exist.
+Where images go is a sink (fdsl/sinks.py): an ImageFolder tree
+``OUT/{category:05d}/{formula file name}``, loadable by
+``torchvision.datasets.ImageFolder`` as is, or WebDataset tar shards
+``OUT/{shard:06d}.tar``.  The writer renders the sink's tasks (a few draws of
+the folder layout, one tar of the shard layout) in worker processes; each file
+is written under a temporary name and renamed, so a killed run leaves nothing
+truncated, and a re-run redoes only the tasks whose files are not all whole.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,14 +22,16 @@ from fdsl.errors import FdslError
 from fdsl.progress import bar as progress_bar
 from fdsl.fileio import atomic_write_bytes, folder_lock, remove_partial_files
 from fdsl.seeding import rng_for
-from fdsl.specs import Device, RenderSpec, Shard
+from fdsl.sinks import make_sink
+from fdsl.specs import Device, Output, RenderSpec, Shard
 from fdsl.workers import worker_pool
 
 __all__ = ["RenderReport", "Shard", "render", "render_dataset", "render_unit", "render_units"]
 
-UNITS_PER_TASK = 8
 DEVICE_BATCH = 1024
 WARNING_PREFIX = ".warning-"
+# Manifests written before the output format was recorded describe an ImageFolder tree.
+LEGACY_IDENTITY = {"output": Output().to_dict()}
 
 
 @dataclass
@@ -46,6 +49,7 @@ _worker_state: dict = {}
 
 def _init_worker(spec: RenderSpec, categories: list, out: str) -> None:
     _worker_state.update(spec=spec, categories=categories, out=Path(out),
+                         sink=make_sink(spec.output, Path(out), spec.formula, spec.settings, len(categories)),
                          context=spec.formula.render_context(categories, spec.settings))
 
 
@@ -57,36 +61,34 @@ def render_unit(formula, settings, seed, params, category, draw, context, views=
     return [(formula.file_name(category, draw, v, settings), formula.view(image, v, settings)) for v in views], warning
 
 
-def _store(out: Path, category: int, draw: int, views: list, warning, spec: RenderSpec) -> tuple[int, list]:
-    """Write one draw's views atomically; its warning first, so a resumed run still knows about it."""
+def _store(task, rendered: list) -> tuple[int, list]:
+    """Store one task's draws [(category, draw, [(file name, image)], warning)]; the warnings first, so a
+    resumed run still knows about them."""
     notes = []
-    if warning:
-        note = {"category": category, "draw": draw, "warning": warning}
-        atomic_write_bytes(out / f"{WARNING_PREFIX}{category:05d}-{draw:05d}.json", json.dumps(note).encode())
-        notes.append(note)
-    folder = out / f"{category:05d}"
-    for name, image in views:
-        atomic_write_bytes(folder / name, spec.formula.encode(image, spec.settings))
-    return len(views), notes
+    for category, draw, _, warning in rendered:
+        if warning:
+            note = {"category": category, "draw": draw, "warning": warning}
+            atomic_write_bytes(_worker_state["out"] / f"{WARNING_PREFIX}{category:05d}-{draw:05d}.json",
+                               json.dumps(note).encode())
+            notes.append(note)
+    return _worker_state["sink"].store(task, rendered), notes
 
 
-def _render_units(units: list) -> tuple[int, list]:
-    """CPU path: each worker renders and writes its units."""
+def _render_task(task) -> tuple[int, list]:
+    """CPU path: each worker renders and stores whole tasks."""
     s = _worker_state
     spec = s["spec"]
-    written, warnings = 0, []
-    for category, draw, missing in units:
-        views, warning = render_unit(spec.formula, spec.settings, spec.seed, s["categories"][category],
-                                     category, draw, s["context"], missing)
-        count, notes = _store(s["out"], category, draw, views, warning, spec)
-        written += count
-        warnings += notes
-    return written, warnings
+    rendered = []
+    for category, draw, views in s["sink"].parts(task):
+        images, warning = render_unit(spec.formula, spec.settings, spec.seed, s["categories"][category],
+                                      category, draw, s["context"], views)
+        rendered.append((category, draw, images, warning))
+    return _store(task, rendered)
 
 
 def _store_rendered(job) -> tuple[int, list]:
-    """Device path: the images come rendered; CPU workers only encode and write them."""
-    return _store(_worker_state["out"], *job, _worker_state["spec"])
+    """Device path: the images come rendered; CPU workers only encode and store them."""
+    return _store(*job)
 
 
 def render_units(renderer, units: list, batch_size: int = 256) -> list:
@@ -115,38 +117,51 @@ def render_units(renderer, units: list, batch_size: int = 256) -> list:
     return results
 
 
-def _device_jobs(renderer, todo):
-    """Render the todo list with a torch renderer, a batch at a time, as jobs for _store_rendered."""
-    for start in range(0, len(todo), DEVICE_BATCH):
-        chunk = todo[start:start + DEVICE_BATCH]
-        rendered = render_units(renderer, [(c, d) for c, d, _ in chunk])
-        for (category, draw, missing), (views, warning) in zip(chunk, rendered):
-            yield category, draw, [views[v] for v in missing], warning
+def _device_jobs(renderer, sink, tasks):
+    """Render the tasks' draws with a torch renderer, about DEVICE_BATCH draws at a time: (task, rendered) jobs."""
+    pending: list = []
+
+    def flush():
+        draws = [(category, draw) for _, parts in pending for category, draw, _ in parts]
+        results = iter(render_units(renderer, draws))
+        for task, parts in pending:
+            rendered = []
+            for category, draw, views in parts:
+                images, warning = next(results)
+                rendered.append((category, draw, [images[v] for v in views], warning))
+            yield task, rendered
+        pending.clear()
+
+    for task in tasks:
+        pending.append((task, sink.parts(task)))
+        if sum(len(parts) for _, parts in pending) >= DEVICE_BATCH:
+            yield from flush()
+    yield from flush()
 
 
-def _check_existing(out: Path, identity: dict) -> None:
+def _check_existing(out: Path, identity: dict, shard: Shard) -> None:
     for path in sorted(out.glob("manifest*.json")):
         previous = read_manifest(out, path.name)
         if previous is None:
             continue
-        mismatched = [k for k in identity if previous.get(k) != identity[k]]
+        split = int(previous.get("shard", "0/1").split("/")[1])
+        if split != shard.count:
+            how = f"--shard K/{split}" if split > 1 else "no --shard"
+            raise FdslError(f"{out} holds a render split into {split} shard(s) ({path.name}); render the rest with "
+                            f"{how} ('fdsl status {out}' names what is missing), or render to a new --out")
+        mismatched = [k for k in identity if previous.get(k, LEGACY_IDENTITY.get(k)) != identity[k]]
         if mismatched:
             raise FdslError(f"{out} holds a dataset made with a different {', '.join(mismatched)} ({path.name}); "
                             "re-run with the same options, or render to a new --out")
 
 
 def render_dataset(formula_name: str, params_dir: Path, out: Path, settings, seed: int = 0, workers: int = 1,
-                   shard: Shard = Shard(), progress: bool = True, device: str = "cpu") -> RenderReport:
+                   shard: Shard = Shard(), progress: bool = True, device: str = "cpu",
+                   output: Output = Output()) -> RenderReport:
     """``render`` for scripts: the same, from plain values (device: "cpu", "cuda", "cuda:N" or "torch-cpu")."""
-    spec = RenderSpec(formula_name, settings, seed=seed, workers=workers, shard=shard, device=Device.parse(device))
+    spec = RenderSpec(formula_name, settings, seed=seed, workers=workers, shard=shard, device=Device.parse(device),
+                      output=output)
     return render(spec, params_dir, out, progress)
-
-
-def _missing_views(folder: Path, spec: RenderSpec, category: int, draw: int, existing: set) -> list[int]:
-    """Views of a draw not yet on disk as whole files (a kill can land between the views of one draw)."""
-    formula, settings = spec.formula, spec.settings
-    names = [formula.file_name(category, draw, v, settings) for v in range(formula.views_per_draw(settings))]
-    return [v for v, name in enumerate(names) if name not in existing or not formula.is_complete(folder / name)]
 
 
 def render(spec: RenderSpec, params_dir: Path, out: Path, progress: bool = True) -> RenderReport:
@@ -159,38 +174,36 @@ def render(spec: RenderSpec, params_dir: Path, out: Path, progress: bool = True)
     if spec.device.backend == "torch":  # a formula without a torch renderer fails here, before any write
         renderer = formula.create_torch_renderer(catalog.categories, settings, spec.seed, spec.device.torch_name)
     out = ensure_writable_folder(out)
-    with folder_lock(out, "render"):
+    # Shards of one split may render into one folder at the same time (a job array): each locks its own part.
+    with folder_lock(out, "render", f"shard {spec.shard.index}/{spec.shard.count}" if spec.shard.count > 1 else ""):
         return _render_locked(spec, catalog, renderer, Path(params_dir), out, progress)
+
+
+def dataset_identity(spec: RenderSpec, catalog) -> dict:
+    """What makes two renders the same dataset; a folder never holds two."""
+    # The batched torch renderer draws other (statistically equivalent) images: never mix the two in one folder.
+    return {"formula": spec.formula.name, "seed": spec.seed, "settings": spec.settings.to_dict(),
+            "params_fingerprint": catalog.fingerprint(), "renderer": spec.device.renderer,
+            "output": spec.output.to_dict()}
 
 
 def _render_locked(spec: RenderSpec, catalog, renderer, params_dir: Path, out: Path, progress: bool) -> RenderReport:
     formula, settings, shard = spec.formula, spec.settings, spec.shard
-    # The batched torch renderer draws other (statistically equivalent) images: never mix the two in one folder.
-    identity = {"formula": formula.name, "seed": spec.seed, "settings": settings.to_dict(),
-                "params_fingerprint": catalog.fingerprint(), "renderer": spec.device.renderer}
-    _check_existing(out, identity)
-    remove_partial_files(out)
-
+    identity = dataset_identity(spec, catalog)
+    _check_existing(out, identity, shard)
     categories = catalog.categories
+    sink = make_sink(spec.output, out, formula, settings, len(categories))
+    # Only this shard's temporaries: the other shards of the split may be writing theirs right now.
+    remove_partial_files(out, None if shard.count == 1 else lambda relative: sink.owns(relative, shard))
     draws, views = formula.draws_per_category(settings), formula.views_per_draw(settings)
     report = RenderReport(images=len(categories) * draws * views)
-    todo = []
-    for category in range(len(categories)):
-        folder = out / f"{category:05d}"
-        folder.mkdir(exist_ok=True)
-        existing = set(os.listdir(folder))
-        for draw in range(draws):
-            if (category * draws + draw) % shard.count != shard.index:
-                continue
-            missing = _missing_views(folder, spec, category, draw, existing)
-            report.skipped += views - len(missing)
-            if missing:
-                todo.append((category, draw, missing))
+    survey = sink.survey(shard)
+    report.skipped = survey.done
     manifest = {"kind": "dataset", **identity, "params": str(params_dir.resolve()), "complete": False,
-                "shard": f"{shard.index}/{shard.count}", "layout": "{category:05d}/" + formula.file_name(0, 0, 0, settings),
+                "shard": f"{shard.index}/{shard.count}", "layout": sink.describe(),
                 "counts": {"categories": len(categories), "draws_per_category": draws, "views_per_draw": views,
                            "images_in_dataset": report.images}, "environment": environment()}
-    if not todo:
+    if not survey.tasks:
         report.manifest = out / shard.manifest_name()
         if not report.manifest.exists():
             report.manifest = _finish(out, shard, manifest, report, 0.0)
@@ -198,21 +211,20 @@ def _render_locked(spec: RenderSpec, catalog, renderer, params_dir: Path, out: P
     write_manifest(out, manifest, shard.manifest_name())
 
     start = time.perf_counter()
-    tasks = [todo[i:i + UNITS_PER_TASK] for i in range(0, len(todo), UNITS_PER_TASK)]
     init = (spec, categories, str(out))
-    bar = progress_bar(total=sum(len(m) for _, _, m in todo), desc=f"render {formula.name}", enabled=progress)
+    bar = progress_bar(total=survey.missing, desc=f"render {formula.name}", enabled=progress)
     pool = None
     try:
         on_device = renderer is not None
         if on_device:
-            jobs = _device_jobs(renderer, todo)
+            jobs = _device_jobs(renderer, sink, survey.tasks)
         if spec.workers == 1:
             _init_worker(*init)
-            results = map(_store_rendered, jobs) if on_device else map(_render_units, tasks)
+            results = map(_store_rendered, jobs) if on_device else map(_render_task, survey.tasks)
         else:
             pool = worker_pool(spec.workers, _init_worker, init)
-            results = (pool.imap(_store_rendered, jobs, chunksize=16) if on_device
-                       else pool.imap_unordered(_render_units, tasks))
+            results = (pool.imap(_store_rendered, jobs, chunksize=2) if on_device
+                       else pool.imap_unordered(_render_task, survey.tasks))
         for written, _ in results:
             report.written += written
             bar.update(written)

@@ -8,8 +8,13 @@ from pathlib import Path
 from fdsl.commands.finetune import add_data_arguments
 
 
+EXAMPLES = """examples:
+  fdsl evaluate --checkpoint runs/c10 --data ../shared/data/cifar10/train.zip --split val --val-fraction 0.1"""
+
+
 def add_parser(verbs) -> None:
-    parser = verbs.add_parser("evaluate", help="top-1/top-5 accuracy of a checkpoint on labelled images")
+    parser = verbs.add_parser("evaluate", help="top-1/top-5 accuracy of a checkpoint on labelled images",
+                              epilog=EXAMPLES)
     parser.add_argument("--checkpoint", type=Path, required=True, help="run folder written by pretrain or finetune")
     add_data_arguments(parser, explicit_val=False)
     parser.add_argument("--split", choices=("all", "train", "val"), default="all",

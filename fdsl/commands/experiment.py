@@ -25,8 +25,14 @@ def _flag_type(field):
     return type(field.default)
 
 
+EXAMPLES = """examples:
+  fdsl experiment digits-demo --out runs/demo
+  fdsl experiment reproduce --out runs/reproduce --data cifar10"""
+
+
 def add_parser(verbs) -> None:
-    parser = verbs.add_parser("experiment", help="pre-trained vs scratch comparisons (reproduce, digits-demo)")
+    parser = verbs.add_parser("experiment", help="pre-trained vs scratch comparisons (reproduce, digits-demo)",
+                              epilog=EXAMPLES)
     kinds = parser.add_subparsers(dest="experiment", metavar="EXPERIMENT", parser_class=type(parser))
     kinds.required = True
     from fdsl.experiments.reproduce import Plan

@@ -18,10 +18,15 @@ def add_data_arguments(parser, explicit_val: bool = True) -> None:
     parser.add_argument("--max-classes", type=int, default=None, help="keep only the first N classes")
 
 
+EXAMPLES = """examples:
+  fdsl finetune --checkpoint runs/pre --data ../shared/data/cifar10/train.zip --out runs/c10 --val-fraction 0.1
+  fdsl finetune --scratch --model resnet50 --data path/to/ImageFolder --out runs/scratch"""
+
+
 def add_parser(verbs) -> None:
     parser = verbs.add_parser("finetune", help="fine-tune a checkpoint (or train from scratch) on real images",
                               description="Replace the classifier head of a pre-training checkpoint and train on "
-                              "real images; --scratch trains the same model from random weights.")
+                              "real images; --scratch trains the same model from random weights.", epilog=EXAMPLES)
     init = parser.add_mutually_exclusive_group(required=True)
     init.add_argument("--checkpoint", type=Path, help="run folder written by 'fdsl pretrain'")
     init.add_argument("--scratch", action="store_true", help="random initial weights (needs --model)")

@@ -7,11 +7,16 @@ from pathlib import Path
 from fdsl.train.options import add_training_arguments, config_from_args, parse_key_values
 
 
+EXAMPLES = """examples:
+  fdsl pretrain --params params/ --out runs/pre --model resnet50
+  fdsl pretrain --images shards/ --out runs/pre --recipe deit"""
+
+
 def add_parser(verbs) -> None:
     parser = verbs.add_parser("pretrain", help="pre-train a timm model on formula images",
                               description="Pre-train any timm model to classify formula categories. Data: --params "
                               "(a catalog from 'fdsl search', rendered on the fly) or --images (an ImageFolder, e.g. "
-                              "from 'fdsl render').")
+                              "from 'fdsl render', or a folder of its --format webdataset shards).", epilog=EXAMPLES)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--params", type=Path, help="catalog folder: images are rendered inside the data loader")
     source.add_argument("--images", type=Path, help="an ImageFolder tree (or zip) of formula images")

@@ -7,8 +7,14 @@ from pathlib import Path
 from fdsl.preview import preview
 
 
+EXAMPLES = """examples:
+  fdsl preview FractalDB-1k/ --out sheet.png
+  fdsl preview params/ --out sheet.png --rows 4 --columns 6"""
+
+
 def add_parser(verbs) -> None:
-    parser = verbs.add_parser("preview", help="write a contact sheet (categories x instances) of a dataset or catalog")
+    parser = verbs.add_parser("preview", help="write a contact sheet (categories x instances) of a dataset or catalog",
+                              epilog=EXAMPLES)
     parser.add_argument("source", type=Path, help="a dataset folder (fdsl render) or a catalog folder (fdsl search)")
     parser.add_argument("--out", type=Path, required=True, help="output image (.png or .jpg)")
     parser.add_argument("--rows", type=int, default=8, help="categories shown (default: 8)")

@@ -1,4 +1,4 @@
-"""``fdsl render FORMULA --params DIR --out DIR``: write a dataset as an ImageFolder tree."""
+"""``fdsl render FORMULA --params DIR --out DIR``: write a dataset as an ImageFolder tree or WebDataset shards."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fdsl.commands.options import add_formula_subparsers, settings_from_args
 from fdsl.formulas import create_formula
-from fdsl.specs import Device, RenderSpec, Shard
+from fdsl.specs import DEFAULT_SHARD_SIZE, OUTPUT_FORMATS, Device, Output, RenderSpec, Shard
 from fdsl.writer import render
 
 
@@ -18,11 +18,22 @@ def _common(parser) -> None:
     parser.add_argument("--shard", default=None, help="K/N: render only shard K of N (e.g. one per machine)")
     parser.add_argument("--device", default="cpu", help="cpu (compiled CPU kernels, default), cuda / cuda:N "
                         "(batched torch renderer; PNGs still encoded by the CPU workers) or torch-cpu")
+    parser.add_argument("--format", choices=OUTPUT_FORMATS, default="folder",
+                        help="folder: an ImageFolder tree of image files (default); webdataset: OUT/NNNNNN.tar "
+                        "shards of .png + .cls samples, for streaming loaders")
+    parser.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
+                        help=f"--format webdataset: images per tar (default: {DEFAULT_SHARD_SIZE})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+EXAMPLES = """examples:
+  fdsl render fractal --params params/ --out FractalDB-1k/ --workers 2
+  fdsl render fractal --params params/ --out shards/ --format webdataset --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT"""
+
+
 def add_parser(verbs) -> None:
-    parser = verbs.add_parser("render", help="render a catalog to an ImageFolder dataset")
+    parser = verbs.add_parser("render", help="render a catalog to an ImageFolder dataset or WebDataset shards",
+                              epilog=EXAMPLES)
     add_formula_subparsers(parser, "RenderSettings", _common)
     parser.set_defaults(run=run)
 
@@ -31,7 +42,8 @@ def run(args) -> int:
     formula = create_formula(args.formula)
     shard = Shard.parse(args.shard)
     spec = RenderSpec(formula, settings_from_args(formula.RenderSettings, args), seed=args.seed,
-                      workers=args.workers, shard=shard, device=Device.parse(args.device))
+                      workers=args.workers, shard=shard, device=Device.parse(args.device),
+                      output=Output(args.format, args.shard_size))
     report = render(spec, args.params, args.out, progress=not args.quiet)
     if report.written == 0:
         print(f"nothing to do: all {report.skipped} images of this {'shard' if shard.count > 1 else 'dataset'} "

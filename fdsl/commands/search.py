@@ -19,8 +19,13 @@ def _common(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+EXAMPLES = """examples:
+  fdsl search fractal --categories 1000 --fill-rate 0.2 --seed 1 --out params/ --workers 2
+  fdsl search perlin --categories 100 --seed 0 --out perlin/"""
+
+
 def add_parser(verbs) -> None:
-    parser = verbs.add_parser("search", help="search formula categories and write a catalog")
+    parser = verbs.add_parser("search", help="search formula categories and write a catalog", epilog=EXAMPLES)
     add_formula_subparsers(parser, "SearchSettings", _common)
     parser.set_defaults(run=run)
 

@@ -17,11 +17,16 @@ HELP = {
 }
 
 
+EXAMPLES = """examples:
+  fdsl viz filters runs/pre runs/scratch --out filters.png
+  fdsl viz attention runs/pre --data sklearn-digits --out attention.png"""
+
+
 def add_parser(verbs) -> None:
     parser = verbs.add_parser(
         "viz", help="pictures of what a model learned: filters, pos-embed, attention, Grad-CAM, curves",
         description="Draw one kind of picture for one or more runs side by side. Kinds: "
-        + "; ".join(f"{k}: {v}" for k, v in HELP.items()) + ".")
+        + "; ".join(f"{k}: {v}" for k, v in HELP.items()) + ".", epilog=EXAMPLES)
     parser.add_argument("kind", choices=list(KINDS), metavar="KIND", help=f"one of: {', '.join(KINDS)}")
     parser.add_argument("runs", nargs="+", metavar="RUN",
                         help="run folder written by 'fdsl pretrain'/'fdsl finetune' (or a timm model name whose "

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from fdsl.errors import FdslError
+from fdsl.fileio import is_png, png_bytes
 
 
 def option(default, help: str, choices=None, cli: bool = True):
@@ -151,14 +152,10 @@ class Formula(ABC):
     # ---- files: what one view is on disk (PNG unless the family says otherwise) ----
     def encode(self, item, settings: Settings) -> bytes:
         """The file bytes of one view (the writer's only format knowledge); e.g. a PLY for a point cloud."""
-        from fdsl.fileio import png_bytes
-
         return png_bytes(item)
 
     def is_complete(self, path: Path) -> bool:
         """Is the file at ``path`` a whole view file (resume skips it)?  Writes are atomic: a signature suffices."""
-        from fdsl.fileio import is_png
-
         return is_png(path)
 
     def renders_images(self, settings: Settings) -> bool:

@@ -1,0 +1,115 @@
+"""The Python entry points, for training loops of one's own (plain PyTorch, Lightning, timm's train.py).
+
+``import fdsl`` gives these names without importing torch; the ``fdsl`` command is
+a thin layer over the same functions.
+
+* ``search_catalog``: find categories of a formula, write a catalog folder.
+* ``render_catalog``: render a catalog to an ImageFolder tree or WebDataset tar shards.
+
+(Not ``search``/``render``: ``fdsl.search`` is a module, and a submodule import would
+overwrite a package attribute of that name.)
+* ``FormulaDataset``: a torch ``Dataset`` rendering a catalog's images on the fly,
+  taking a torchvision transform.
+* ``webdataset_pipeline``: a ``webdataset`` pipeline over tar shards written by ``render_catalog``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from fdsl.errors import FdslError
+
+SHARD_SHUFFLE = 100
+
+
+def _settings(settings_class, values: dict, what: str):
+    known = {f.name for f in dataclasses.fields(settings_class)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise FdslError(f"unknown {what} {', '.join(unknown)}; choose from: {', '.join(sorted(known))}")
+    settings = settings_class(**values)
+    settings.validate()
+    return settings
+
+
+def search_catalog(formula: str, out, categories: int = 1000, seed: int = 1, workers: int = 1,
+                   progress: bool = False, **settings) -> Path:
+    """Search ``categories`` categories of ``formula`` and write them as a catalog folder ``out``.
+
+    ``settings`` are the formula's search settings as keyword arguments (the options of
+    ``fdsl search FORMULA --help`` with underscores, e.g. ``fill_rate=0.2``).  The same seed
+    gives the same catalog at any ``workers``.  Returns ``out``.
+
+    >>> fdsl.search_catalog("fractal", "params/", categories=10, seed=1)  # doctest: +SKIP
+    """
+    from fdsl.formulas import create_formula
+    from fdsl.search import save_catalog
+    from fdsl.search import search as run_search
+    from fdsl.specs import SearchSpec
+
+    family = create_formula(formula)
+    spec = SearchSpec(family, _settings(family.SearchSettings, settings, "search setting"), seed, categories, workers)
+    save_catalog(spec, run_search(spec, progress), Path(out))
+    return Path(out)
+
+
+def render_catalog(formula: str, params, out, seed: int = 0, workers: int = 1, format: str = "folder",
+                   shard_size: int = 1000, shard: str | None = None, device: str = "cpu", progress: bool = False,
+                   **settings):
+    """Render every image of the catalog ``params`` into ``out``; returns a ``RenderReport``.
+
+    ``format``: "folder" (``out/{category:05d}/{file}.png``, for ``torchvision.datasets.ImageFolder``)
+    or "webdataset" (``out/{shard:06d}.tar`` of ``shard_size`` samples, ``.png`` + ``.cls``).
+    ``shard``: "K/N" renders only part K of N (one per machine or job-array task).
+    ``settings`` are the formula's render settings (``size=362, points=200_000`` ...).
+    A re-run resumes; the same seed gives byte-identical files at any ``workers`` and ``shard``.
+    """
+    from fdsl.formulas import create_formula
+    from fdsl.specs import Device, Output, RenderSpec, Shard
+    from fdsl.writer import render as run_render
+
+    family = create_formula(formula)
+    spec = RenderSpec(family, _settings(family.RenderSettings, settings, "render setting"), seed=seed,
+                      workers=workers, shard=Shard.parse(shard), device=Device.parse(device),
+                      output=Output(format, shard_size))
+    return run_render(spec, Path(params), Path(out), progress)
+
+
+def __getattr__(name: str):
+    # FormulaDataset lives with the training code and imports torch: only when it is asked for.
+    if name == "FormulaDataset":
+        from fdsl.datasets import FormulaDataset
+
+        return FormulaDataset
+    raise AttributeError(name)
+
+
+def webdataset_pipeline(shards, transform=None, shuffle: int = 1000, seed: int = 0, resampled: bool = False):
+    """A ``webdataset.WebDataset`` over tar shards, yielding (image, class index) pairs.
+
+    ``shards``: a folder written by ``render_catalog(..., format="webdataset")``, a list of tar
+    paths or URLs, or a brace pattern (``"shards/{000000..000999}.tar"``).  Images are
+    decoded to PIL RGB and passed through ``transform`` (e.g. a torchvision transform).
+    ``shuffle``: shard order is shuffled and samples go through a buffer of this many
+    (0: the file order).  Shards are split across ``torchrun`` ranks and DataLoader
+    workers; with several ranks use ``resampled=True`` (each rank draws shards with
+    replacement, the usual WebDataset recipe) and set the epoch length with ``.with_epoch(n)``.
+    Needs the ``webdataset`` package (``pip install 'fdsl[train]'``).
+    """
+    import webdataset as wds
+
+    from fdsl.shardimages import shard_files
+
+    urls = shards
+    if isinstance(shards, (str, Path)) and Path(shards).is_dir():
+        urls = [str(path) for path in shard_files(Path(shards))]
+        if not urls:
+            raise FdslError(f"{shards} holds no .tar shards; write some with fdsl render --format webdataset")
+    # shardshuffle is webdataset's buffer of shard names: 100 shuffles any realistic list well enough.
+    pipeline = wds.WebDataset(urls, shardshuffle=SHARD_SHUFFLE if shuffle else False, seed=seed,
+                              resampled=resampled, nodesplitter=wds.split_by_node, empty_check=False)
+    if shuffle:
+        pipeline = pipeline.shuffle(shuffle)
+    pipeline = pipeline.decode("pil").to_tuple("png;jpg;jpeg", "cls")
+    return pipeline.map_tuple(transform or (lambda image: image), int)
