@@ -139,13 +139,14 @@ def _device_jobs(renderer, sink, tasks):
     yield from flush()
 
 
-def _check_existing(out: Path, identity: dict, shard: Shard) -> None:
+def _check_existing(out: Path, identity: dict, shard: Shard | None = None) -> None:
+    """Refuse a folder written with other settings (or, given ``shard``, split into another number of shards)."""
     for path in sorted(out.glob("manifest*.json")):
         previous = read_manifest(out, path.name)
         if previous is None:
             continue
         split = int(previous.get("shard", "0/1").split("/")[1])
-        if split != shard.count:
+        if shard is not None and split != shard.count:
             how = f"--shard K/{split}" if split > 1 else "no --shard"
             raise FdslError(f"{out} holds a render split into {split} shard(s) ({path.name}); render the rest with "
                             f"{how} ('fdsl status {out}' names what is missing), or render to a new --out")

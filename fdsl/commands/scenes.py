@@ -8,12 +8,17 @@ from fdsl.commands.options import add_settings_arguments, settings_from_args
 from fdsl.scenes.layout import SceneSettings
 
 
+EXAMPLES = """examples:
+  fdsl scenes --params params3d/ --out scenes/ --scenes 100 --workers 2
+  fdsl scenes --params params3d/ --out layouts/ --scenes 10000 --layout-only"""
+
+
 def add_parser(verbs) -> None:
     parser = verbs.add_parser("scenes", help="PC-FractalDB scenes of fractal objects for 3D detection pre-training",
                               description="Lay out boxes in a room as PC-FractalDB's generate_scene.py does "
                               "(scene_%%05d.json), fill each with a PC-FractalDB instance, and write the points, "
                               "per-point instance and semantic labels, oriented boxes and votes in the layout of "
-                              "VoteNet's SUN RGB-D loader (docs/3d.md).")
+                              "VoteNet's SUN RGB-D loader (docs/3d.md).", epilog=EXAMPLES)
     parser.add_argument("--params", type=Path, required=True, help="3D catalog written by 'fdsl search fractal3d'")
     parser.add_argument("--out", type=Path, required=True, help="scene folder (created; re-run to resume)")
     parser.add_argument("--scenes", type=int, default=1000, help="number of scenes (default: 1000)")
