@@ -36,7 +36,7 @@ class SceneSettings(Settings):
     extra_objects: float = option(5.0, "mean of the Poisson number of extra objects")
     room: float = option(15.0, "side of the square room (object centres ~ U(-room/2, room/2))")
     object_points: int = option(2000, "points kept per object in the assembled scene (0: the whole cloud)")
-    layout_only: bool = option(False, "write only the published scene_%05d.json layouts, no points")
+    layout_only: bool = option(False, "write only the published scene_NNNNN.json layouts, no points")
     instances: int = option(1000, "PC-FractalDB instances per category an object can be (file_name)")
     iterations: int = option(10_000, "chaos-game iterations per object cloud (as 'fdsl render pc-fractal')")
     mix_points: int = option(2000, "points of another category mixed into each object (as 'fdsl render pc-fractal')")
