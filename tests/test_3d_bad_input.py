@@ -106,3 +106,13 @@ def test_point_cloud_family_is_not_an_image_dataset(tmp_path):
     params = _params(tmp_path, GOOD, GOOD)
     with pytest.raises(FdslError, match="point clouds, not images"):
         FormulaDataset("pc-fractal", params)
+
+
+@pytest.mark.parametrize("argv", [["scenes", "--help"], ["render", "fractal3d", "--help"],
+                                  ["render", "pc-fractal", "--help"], ["search", "fractal3d", "--help"]])
+def test_help_of_the_3d_commands(capsys, argv):
+    from fdsl.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 0 and "--" in capsys.readouterr().out
