@@ -89,7 +89,7 @@ def webdataset_pipeline(shards, transform=None, shuffle: int = 1000, seed: int =
     """
     import webdataset as wds
 
-    from fdsl.shardimages import shard_files
+    from fdsl.tarshards import shard_files
 
     urls = shards
     if isinstance(shards, (str, Path)) and Path(shards).is_dir():
