@@ -15,22 +15,11 @@ overwrite a package attribute of that name.)
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from fdsl.errors import FdslError
 
 SHARD_SHUFFLE = 100
-
-
-def _settings(settings_class, values: dict, what: str):
-    known = {f.name for f in dataclasses.fields(settings_class)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise FdslError(f"unknown {what} {', '.join(unknown)}; choose from: {', '.join(sorted(known))}")
-    settings = settings_class(**values)
-    settings.validate()
-    return settings
 
 
 def search_catalog(formula: str, out, categories: int = 1000, seed: int = 1, workers: int = 1,
@@ -49,7 +38,8 @@ def search_catalog(formula: str, out, categories: int = 1000, seed: int = 1, wor
     from fdsl.specs import SearchSpec
 
     family = create_formula(formula)
-    spec = SearchSpec(family, _settings(family.SearchSettings, settings, "search setting"), seed, categories, workers)
+    settings = family.SearchSettings.from_strings(settings, "search setting")
+    spec = SearchSpec(family, settings, seed, categories, workers)
     save_catalog(spec, run_search(spec, progress), Path(out))
     return Path(out)
 
@@ -70,7 +60,7 @@ def render_catalog(formula: str, params, out, seed: int = 0, workers: int = 1, f
     from fdsl.writer import render as run_render
 
     family = create_formula(formula)
-    spec = RenderSpec(family, _settings(family.RenderSettings, settings, "render setting"), seed=seed,
+    spec = RenderSpec(family, family.RenderSettings.from_strings(settings, "render setting"), seed=seed,
                       workers=workers, shard=Shard.parse(shard), device=Device.parse(device),
                       output=Output(format, shard_size))
     return run_render(spec, Path(params), Path(out), progress)
@@ -99,7 +89,7 @@ def webdataset_pipeline(shards, transform=None, shuffle: int = 1000, seed: int =
     """
     import webdataset as wds
 
-    from fdsl.shardimages import shard_files
+    from fdsl.tarshards import shard_files
 
     urls = shards
     if isinstance(shards, (str, Path)) and Path(shards).is_dir():

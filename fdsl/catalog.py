@@ -96,9 +96,11 @@ def fingerprint_files(files: list[Path]) -> str:
 
 
 def environment() -> dict:
+    import isal
     import numba
 
-    return {"fdsl": __version__, "numpy": np.__version__, "numba": numba.__version__,
+    # isal: the PNG bytes (not the pixels) depend on its deflate implementation.
+    return {"fdsl": __version__, "numpy": np.__version__, "numba": numba.__version__, "isal": isal.__version__,
             "python": platform.python_version(), "machine": platform.machine()}
 
 

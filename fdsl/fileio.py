@@ -6,7 +6,11 @@ import contextlib
 import os
 from pathlib import Path
 
-from fdsl.png import PNG_SIGNATURE, png_bytes  # noqa: F401  (png_bytes: the writer's default encoder)
+from fdsl.png import PNG_SIGNATURE, png_bytes
+
+# png_bytes lives in fdsl/png.py; importing it from here keeps working.
+__all__ = ["PART_SUFFIX", "PNG_SIGNATURE", "atomic_open", "atomic_write_bytes", "folder_lock", "is_png", "png_bytes",
+           "remove_partial_files"]
 
 # Temporary files end in ".part": no image loader (ImageFolder included) takes them for data.
 PART_SUFFIX = ".part"

@@ -12,6 +12,7 @@ from fdsl.errors import FdslError
 from fdsl.formulas import create_formula
 from fdsl.seeding import rng_for
 from fdsl.specs import check_seed
+from fdsl.tarshards import shard_files
 
 LABEL_WIDTH = 48
 
@@ -39,6 +40,30 @@ def rows_from_dataset(folder: Path, rows: int, columns: int) -> list[tuple[str, 
             except OSError:
                 raise FdslError(f"cannot read image {files[i]}; is the dataset complete?") from None
         out.append((class_dir.name, images))
+    return out
+
+
+def rows_from_shards(folder: Path, rows: int, columns: int) -> list[tuple[str, list[Image.Image]]]:
+    """The same sheet from WebDataset tar shards: samples grouped by their key's class folder."""
+    import io
+
+    from fdsl.tarshards import LABEL_EXTENSION, read_member, shard_files, split_member, tar_index
+
+    members: dict[str, list] = {}
+    for path in shard_files(folder):
+        for name, offset, size in tar_index(path):
+            key, extension = split_member(name)
+            if extension != LABEL_EXTENSION and "/" in key:
+                members.setdefault(key.split("/")[0], []).append((name, path, offset, size))
+    out = []
+    for label in sorted(members)[:rows]:
+        samples = sorted(members[label])
+        picks = np.linspace(0, len(samples) - 1, num=min(columns, len(samples))).round().astype(int)
+        images = []
+        for i in picks:
+            with Image.open(io.BytesIO(read_member(*samples[i][1:]))) as image:
+                images.append(image.copy())
+        out.append((label, images))
     return out
 
 
@@ -106,6 +131,8 @@ def preview(source: Path, out: Path, rows: int = 8, columns: int = 8, tile: int 
         return scene_sheet(source, out, count=min(rows, columns))
     if manifest is not None and manifest.get("kind") == "catalog":
         sheet_rows = rows_from_catalog(source, rows, columns, size=max(tile * 2, 64), seed=seed)
+    elif shard_files(source):
+        sheet_rows = rows_from_shards(source, rows, columns)
     else:
         sheet_rows = rows_from_dataset(source, rows, columns)
     sheet = contact_sheet(sheet_rows, tile)

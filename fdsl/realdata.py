@@ -243,7 +243,8 @@ def _open(spec: str) -> LabelledImages:
         raise FdslError(f"dataset {spec} not found; give an ImageFolder directory, a .zip of one, an .npz, "
                         f"or one of: {', '.join(BUILTIN)}")
     if path.is_dir():
-        from fdsl.shardimages import ShardImages, shard_files  # fdsl render --format webdataset
+        from fdsl.shardimages import ShardImages  # a folder of tar shards: fdsl render --format webdataset
+        from fdsl.tarshards import shard_files
 
         return ShardImages(path) if shard_files(path) else FolderImages(path)
     if path.suffix.lower() == ".npz":

@@ -23,18 +23,7 @@ from PIL import Image
 from fdsl.catalog import read_manifest
 from fdsl.errors import FdslError
 from fdsl.realdata import IMAGE_SUFFIXES, LabelledImages
-from fdsl.tarshards import LABEL_EXTENSION, split_member, tar_index
-
-
-def shard_files(folder: Path) -> list[Path]:
-    """The tar shards of a folder (temporaries of a running or killed render excluded)."""
-    return sorted(p for p in Path(folder).glob("*.tar") if not p.name.startswith("."))
-
-
-def _read(path: Path, offset: int, size: int) -> bytes:
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        return handle.read(size)
+from fdsl.tarshards import LABEL_EXTENSION, read_member, shard_files, split_member, tar_index
 
 
 def _check_render_finished(folder: Path) -> None:
@@ -89,11 +78,11 @@ class ShardImages(LabelledImages):
             return folder
         if (path, key) not in labels:
             raise FdslError(f"{path}: sample {key} has neither a class folder in its key nor a .cls member")
-        return _read(path, *labels[(path, key)]).decode().strip()
+        return read_member(path, *labels[(path, key)]).decode().strip()
 
     def load(self, index):
         path, _, offset, size = self.samples[index]
-        with Image.open(io.BytesIO(_read(path, offset, size))) as image:
+        with Image.open(io.BytesIO(read_member(path, offset, size))) as image:
             image.load()
             return image
 

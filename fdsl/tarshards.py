@@ -115,6 +115,18 @@ def is_complete_tar(path: Path, expected_names: list[str]) -> bool:
         return False
 
 
+def shard_files(folder: Path) -> list[Path]:
+    """The tar shards of a folder (temporaries of a running or killed render excluded)."""
+    return sorted(p for p in Path(folder).glob("*.tar") if not p.name.startswith("."))
+
+
+def read_member(path: Path, offset: int, size: int) -> bytes:
+    """One member's bytes, by the offset ``tar_index`` gave."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read(size)
+
+
 def split_member(name: str) -> tuple[str, str]:
     """(key, extension) as WebDataset splits a member name: at the first dot of its file name."""
     path = PurePosixPath(name)

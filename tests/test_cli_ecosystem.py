@@ -102,8 +102,15 @@ def test_progress_is_live_on_a_terminal_and_plain_occasional_lines_in_a_log():
 
 
 def test_the_wheel_holds_what_the_cli_needs(tmp_path):
+    import shutil
+
+    # Built from a copy of the tracked sources, so that the checkout gets no build/ or egg-info folders.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "fdsl", source / "fdsl", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "--quiet",
-                    "--wheel-dir", str(tmp_path)], cwd=ROOT, check=True, capture_output=True, timeout=300)
+                    "--wheel-dir", str(tmp_path)], cwd=source, check=True, capture_output=True, timeout=300)
     wheel, = tmp_path.glob("fdsl-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())

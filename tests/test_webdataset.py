@@ -231,3 +231,13 @@ def test_a_split_render_is_read_only_once_every_shard_has_finished(tiny_catalog,
         open_images(str(out))
     render_dataset("fractal", tiny_catalog, out, _settings(), seed=1, shard=Shard(0, 2), progress=False, output=SHARDS)
     assert len(open_images(str(out))) == 300
+
+
+def test_preview_of_shards_is_the_folder_preview(tiny_catalog, tmp_path, capsys):
+    folder, shards = tmp_path / "folder", tmp_path / "shards"
+    render_dataset("fractal", tiny_catalog, folder, _settings(), seed=3, progress=False)
+    render_dataset("fractal", tiny_catalog, shards, _settings(), seed=3, progress=False, output=SHARDS)
+    for source in (folder, shards):
+        assert run_cli(capsys, "preview", source, "--out", tmp_path / f"{source.name}.png", "--rows", 3)[0] == 0
+    sheets = [np.asarray(Image.open(tmp_path / f"{name}.png")) for name in ("folder", "shards")]
+    assert sheets[0].shape[0] > 3 * 90 and np.array_equal(sheets[0], sheets[1])

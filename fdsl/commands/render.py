@@ -28,7 +28,7 @@ def _common(parser) -> None:
 
 EXAMPLES = """examples:
   fdsl render fractal --params params/ --out FractalDB-1k/ --workers 2
-  fdsl render fractal --params params/ --out shards/ --format webdataset --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT"""
+  fdsl render fractal --params params/ --out shards/ --format webdataset --shard-size 1000 --shard 0/4"""
 
 
 def add_parser(verbs) -> None:

@@ -3,9 +3,10 @@
 Arrays in, arrays out: these functions know nothing about categories, files or
 formulas.  Per image:
 
-1. ``iterate``: choose the map of every step (a vectorised pass), run the
-   chain (a lean loop: the x, y dependency is the only latency), then find the
-   first divergent point and the bounding box of the kept points;
+1. ``iterate``: run the chain (a lean loop: the x, y dependency is the only
+   latency, so the map choice of each step is drawn inside it, off that path;
+   compat sequences and many-map systems take theirs from a vectorised pass),
+   then find the first divergent point and the bounding box of the kept points;
 2. ``splat_*``: a vectorised pass turns points into pixel indices with the
    per-axis rescale of the published code, then a store pass writes them
    (single pixels or random 3x3 patches).
@@ -176,6 +177,73 @@ def _run_chain(maps, n_points, choices, xs, ys, box):
 
 
 @njit(cache=True, nogil=True)
+def _run_chain_drawing(maps, n_points, thresholds, key, xs, ys, box):
+    """``_run_chain`` with the map of each step drawn inside the loop, exactly as ``choose_maps`` draws it
+    (at most FAST_CHOICE_MAPS maps, no compat sequence).
+
+    The chain is latency-bound on x, y; the hash and comparisons of the draws are off that
+    path and fill cycles the chain waits anyway, where a separate pass over them cost extra.
+    One hash serves two steps.  It runs to the end (a divergent chain is cut by ``iterate``).
+    Returns (points computed, diverged).
+    """
+    a = maps[:, 0].copy()
+    b = maps[:, 1].copy()
+    c = maps[:, 2].copy()
+    d = maps[:, 3].copy()
+    e = maps[:, 4].copy()
+    f = maps[:, 5].copy()
+    t0, t1, t2, t3, t4, t5 = thresholds[0], thresholds[1], thresholds[2], thresholds[3], thresholds[4], thresholds[5]
+    x = 0.0
+    y = 0.0
+    xs[0] = 0.0
+    ys[0] = 0.0
+    xmin = xmax = ymin = ymax = 0.0
+    finite = True
+    for pair in range((n_points - 1) // 2):
+        h = mix64(key, pair)  # the draws of steps 2 pair + 1 (high half) and 2 pair + 2 (low half)
+        j0 = _count_above(np.int32(h >> _S33), t0, t1, t2, t3, t4, t5)
+        j1 = _count_above(np.int32((h & _LOW32) >> _ONE), t0, t1, t2, t3, t4, t5)
+        nx = a[j0] * x + b[j0] * y + e[j0]
+        y = c[j0] * x + d[j0] * y + f[j0]
+        x = nx
+        xs[2 * pair + 1] = x
+        ys[2 * pair + 1] = y
+        xmin = x if x < xmin else xmin
+        xmax = x if x > xmax else xmax
+        ymin = y if y < ymin else ymin
+        ymax = y if y > ymax else ymax
+        finite &= (abs(x) <= DIVERGENCE_LIMIT) & (abs(y) <= DIVERGENCE_LIMIT)
+        nx = a[j1] * x + b[j1] * y + e[j1]
+        y = c[j1] * x + d[j1] * y + f[j1]
+        x = nx
+        xs[2 * pair + 2] = x
+        ys[2 * pair + 2] = y
+        xmin = x if x < xmin else xmin
+        xmax = x if x > xmax else xmax
+        ymin = y if y < ymin else ymin
+        ymax = y if y > ymax else ymax
+        finite &= (abs(x) <= DIVERGENCE_LIMIT) & (abs(y) <= DIVERGENCE_LIMIT)
+    if n_points % 2 == 0:  # an odd number of steps: the last one alone
+        t = n_points - 1
+        j = _count_above(choice_draw(key, t - 1), t0, t1, t2, t3, t4, t5)
+        nx = a[j] * x + b[j] * y + e[j]
+        y = c[j] * x + d[j] * y + f[j]
+        x = nx
+        xs[t] = x
+        ys[t] = y
+        xmin = x if x < xmin else xmin
+        xmax = x if x > xmax else xmax
+        ymin = y if y < ymin else ymin
+        ymax = y if y > ymax else ymax
+        finite &= (abs(x) <= DIVERGENCE_LIMIT) & (abs(y) <= DIVERGENCE_LIMIT)
+    box[0] = xmin
+    box[1] = xmax
+    box[2] = ymin
+    box[3] = ymax
+    return n_points, not finite
+
+
+@njit(cache=True, nogil=True)
 def iterate(maps, cumulative, n_points, key, fixed_uniforms, xs, ys, choices):
     """Run the chaos game from (0, 0), keeping (0, 0) as point 0.
 
@@ -183,9 +251,12 @@ def iterate(maps, cumulative, n_points, key, fixed_uniforms, xs, ys, choices):
     cumulative: (N,) cumulative map probabilities; step t >= 1 uses uniform t - 1.
     Returns the number of valid points (divergence truncates) and their bounding box.
     """
-    choose_maps(cumulative, n_points - 1, key, fixed_uniforms, choices)
     box = np.zeros(4)
-    computed, diverged = _run_chain(maps, n_points, choices, xs, ys, box)
+    if fixed_uniforms.shape[0] == 0 and cumulative.shape[0] - 1 < FAST_CHOICE_MAPS:
+        computed, diverged = _run_chain_drawing(maps, n_points, integer_thresholds(cumulative), key, xs, ys, box)
+    else:
+        choose_maps(cumulative, n_points - 1, key, fixed_uniforms, choices)
+        computed, diverged = _run_chain(maps, n_points, choices, xs, ys, box)
     if not diverged:
         return n_points, box[0], box[1], box[2], box[3]
     # Diverged: keep the points before the 100 that precede the first divergent one.
