@@ -117,6 +117,29 @@ def _noise(key, counter, gradients):
     return perlin1(uniform01(key, counter) * NOISE_POSITION_RANGE, gradients)
 
 
+@njit(inline="always")
+def line_grey(grey_key, line):
+    """The grey (0..255) of contour line ``line``, from (grey_key, line)."""
+    return np.uint8((mix64(np.uint64(grey_key), line) >> _S32) * np.uint64(256) >> _S32)
+
+
+@njit(inline="always")
+def advance_polygon(vx, vy, cos_t, sin_t, bias, line, noise_scale, noise_shift, line_width, independent_xy,
+                    centre_x, centre_y, scale, noise_key, gradients, px, py):
+    """Move every vertex one noisy step along its ray (line ``line``); its pixel position into (px, py)."""
+    n = vx.shape[0]
+    base = 2 * line * n
+    for k in range(n):
+        nx = _noise(noise_key, base + 2 * k, gradients) * noise_scale - noise_shift - bias[k]
+        ny = nx
+        if independent_xy:
+            ny = _noise(noise_key, base + 2 * k + 1, gradients) * noise_scale - noise_shift - bias[k]
+        vx[k] -= cos_t[k] * (nx - line_width)
+        vy[k] -= sin_t[k] * (ny - line_width)
+        px[k] = int(centre_x + vx[k] * scale)
+        py[k] = int(centre_y + vy[k] * scale)
+
+
 @njit(cache=True, nogil=True)
 def grow_radial_contours(canvas, vx, vy, cos_t, sin_t, bias, lines, noise_scale, noise_shift, line_width,
                          independent_xy, centre_x, centre_y, scale, noise_key, grey_key, break_key,
@@ -135,17 +158,9 @@ def grow_radial_contours(canvas, vx, vy, cos_t, sin_t, bias, lines, noise_scale,
     py = np.empty(n, dtype=np.int64)
     breaking = break_rate > 0.0
     for line in range(lines):
-        grey = np.uint8((mix64(np.uint64(grey_key), line) >> _S32) * np.uint64(256) >> _S32)
-        base = 2 * line * n
-        for k in range(n):
-            nx = _noise(noise_key, base + 2 * k, gradients) * noise_scale - noise_shift - bias[k]
-            ny = nx
-            if independent_xy:
-                ny = _noise(noise_key, base + 2 * k + 1, gradients) * noise_scale - noise_shift - bias[k]
-            vx[k] -= cos_t[k] * (nx - line_width)
-            vy[k] -= sin_t[k] * (ny - line_width)
-            px[k] = int(centre_x + vx[k] * scale)
-            py[k] = int(centre_y + vy[k] * scale)
+        grey = line_grey(grey_key, line)
+        advance_polygon(vx, vy, cos_t, sin_t, bias, line, noise_scale, noise_shift, line_width, independent_xy,
+                        centre_x, centre_y, scale, noise_key, gradients, px, py)
         for k in range(n):
             j = k + 1 if k + 1 < n else 0
             value = grey
