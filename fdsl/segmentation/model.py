@@ -23,7 +23,7 @@ from fdsl.train.model import check_name, load_weights
 
 DECODERS = {"fpn": "FPN", "upernet": "UPerNet", "segformer": "Segformer"}
 # Narrower than smp's defaults (256 / 128 channels): the decoders stay small beside a small encoder on a CPU.
-DECODER_KWARGS = {"FPN": {"decoder_pyramid_channels": 128, "decoder_segmentation_channels": 64},
+DECODER_KWARGS = {"FPN": {"decoder_pyramid_channels": 64, "decoder_segmentation_channels": 32},
                   "UPerNet": {"decoder_channels": 128}, "Segformer": {"decoder_segmentation_channels": 128}}
 OUTPUT_STRIDE = 32
 ENCODER_PREFIX = "encoder.model."  # where smp's timm-universal encoder keeps the timm model's weights
