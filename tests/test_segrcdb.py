@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 
 from fdsl.formulas import create_formula
 from fdsl.formulas.contour.segrcdb import SegRCDBParams, SegRCDBRenderSettings, render_image
-from fdsl.kernels.numba.labelled_contours import MASK_FILLED, draw_labelled_contours, fill_polygon
+from fdsl.kernels.numba.labelled_contours import MASK_FILLED, fill_polygon
 from fdsl.seeding import rng_for
 from helpers import assert_one_line_error, run_cli
 

@@ -20,13 +20,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from fdsl.catalog import ensure_writable_folder, environment, load_catalog, read_manifest, write_manifest
+from fdsl.catalog import ensure_writable_folder, environment, load_catalog, write_manifest
 from fdsl.errors import FdslError
 from fdsl.fileio import atomic_write_bytes, folder_lock, is_png, png_bytes, remove_partial_files
 from fdsl.progress import bar as progress_bar
 from fdsl.seeding import rng_for
-from fdsl.specs import RenderSpec, Shard
+from fdsl.specs import RenderSpec
 from fdsl.workers import worker_pool
+from fdsl.writer import _check_existing  # the same refusal of a folder rendered with other settings
 
 UNITS_PER_TASK = 16
 # (image folder, mask folder) of each layout, relative to the dataset folder.
@@ -75,17 +76,6 @@ def _render_units(indices: list) -> int:
 
 def _done(image_dir: Path, mask_dir: Path, name: str, existing: set) -> bool:
     return name in existing and is_png(image_dir / name) and is_png(mask_dir / name)
-
-
-def _check_existing(out: Path, identity: dict) -> None:
-    for path in sorted(out.glob("manifest*.json")):
-        previous = read_manifest(out, path.name)
-        if previous is None:
-            continue
-        mismatched = [k for k in identity if previous.get(k) != identity[k]]
-        if mismatched:
-            raise FdslError(f"{out} holds a dataset made with a different {', '.join(mismatched)} ({path.name}); "
-                            "re-run with the same options, or render to a new --out")
 
 
 def render_segmentation(spec: RenderSpec, params_dir: Path, out: Path, progress: bool = True) -> SegmentationReport:
