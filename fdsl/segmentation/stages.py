@@ -67,6 +67,9 @@ def pretraining_data(params: Path | None, images: Path | None, render_options: d
 
 
 def _model(config, decoder: str, num_classes: int, init: Path | None):
+    if config.render_device != "cpu":
+        raise FdslError("--render-device cuda renders classification batches; segmentation data is rendered by the "
+                        "DataLoader (omit --render-device)")
     models.check_image_size(config.image_size)
     arch, kwargs = models.build_kwargs(decoder, config.model, num_classes)
     model = models.create(arch, seed=config.seed, **kwargs)
