@@ -182,3 +182,17 @@ def test_preview_of_dataset_and_catalog(tmp_path, capsys, seg_catalog):
         assert sheet.size == (2 * (2 * 32 + 6), 34)
         mask_tile = pixels[:32, 34:66]
         assert (mask_tile[..., 0] != mask_tile[..., 1]).any()  # coloured labels, not grey
+
+
+def test_on_the_fly_images_are_the_rendered_files(tmp_path, capsys, seg_catalog):
+    from fdsl.segmentation.data import MaskPairs, SegRCDBImages
+
+    run_cli(capsys, "render", "segrcdb", "--params", seg_catalog, "--images", "3", "--size", "64", "--instances",
+            "5", "--mask", "m3", "--seed", "4", "--out", tmp_path / "d", "--quiet")
+    settings = SegRCDBRenderSettings(size=64, instances=5, mask="m3")
+    live = SegRCDBImages(create_formula("segrcdb"), seg_catalog, settings, seed=4, first=0, count=3)
+    disk = MaskPairs(tmp_path / "d")
+    assert live.classes == disk.classes == ["background"] + [f"{k:05d}" for k in range(6)]
+    for index in range(3):
+        (image, mask), (image_on_disk, mask_on_disk) = live[index], disk[index]
+        assert np.array_equal(np.asarray(image), np.asarray(image_on_disk)) and np.array_equal(mask, mask_on_disk)
