@@ -12,7 +12,7 @@ from PIL import Image
 from fdsl.segmentation.task import scores
 from helpers import SHARED_DATA, assert_one_line_error, run_cli
 
-TINY = ["--image-size", "32", "--epochs", "1", "--batch-size", "2", "--threads", "1", "--quiet"]
+TINY = ["--image-size", "64", "--epochs", "1", "--batch-size", "2", "--threads", "1", "--quiet"]
 
 
 def test_scores_from_a_confusion_matrix():
@@ -84,7 +84,7 @@ def test_pretrain_on_segrcdb_then_finetune_keeps_the_decoder(tmp_path, capsys):
     assert code == 0
     pre = tmp_path / "pre"
     code, err = run_cli(capsys, "pretrain", "--task", "segmentation", "--params", tmp_path / "cat", "--render",
-                        "size=32", "--render", "instances=3", "--instances", "4", "--heldout-per-category", "2",
+                        "size=64", "--render", "instances=3", "--instances", "4", "--heldout-per-category", "2",
                         "--model", "resnet10t", *TINY, "--out", pre)
     assert code == 0, err
     meta = json.loads((pre / "model.json").read_text())
@@ -129,6 +129,7 @@ def test_classifier_whose_encoder_does_not_match(tmp_path, capsys, classifier):
     (["--decoder", "unet3d"], "unknown --decoder 'unet3d'"),
     (["--seg-loss", "focal"], "unknown --seg-loss 'focal'"),
     (["--image-size", "48"], "multiple of 32"),
+    (["--image-size", "32"], "of at least 64"),
     (["--scale-range", "2-1"], "--scale-range 2-1"),
 ])
 def test_bad_segmentation_options(tmp_path, capsys, flags, needle):
@@ -152,3 +153,25 @@ def test_fashion_canvas_is_seeded_and_its_splits_do_not_share_items():
     assert set(np.unique(first.masks)) <= set(range(11)) and len(np.unique(first.masks)) > 3
     val, held = FashionCanvas(folder, "val", 20, seed=3), FashionCanvas(folder, "heldout", 20, seed=3)
     assert len({first.fingerprint, val.fingerprint, held.fingerprint}) == 3
+
+
+def test_a_killed_segmentation_run_resumes_to_the_same_weights(tmp_path, capsys):
+    import functools
+
+    from safetensors.torch import load_file
+
+    from fdsl.cli import main
+    from fdsl.train import engine
+
+    data = _pairs(tmp_path / "data")
+    argv = ["finetune", "--task", "segmentation", "--scratch", "--model", "resnet10t", "--data", data,
+            "--val-fraction", "0.34", "--image-size", "64", "--epochs", "2", "--batch-size", "2", "--threads", "1",
+            "--quiet", "--checkpoint-every", "1"]
+    assert main([str(a) for a in argv + ["--out", tmp_path / "whole"]]) == 0
+    with pytest.MonkeyPatch.context() as patch:  # a kill right after the mid-epoch checkpoint of step 1
+        patch.setattr(engine, "fit", functools.partial(engine.fit, stop_after_steps=1))
+        assert main([str(a) for a in argv + ["--out", tmp_path / "killed"]]) == 0
+    assert main([str(a) for a in argv + ["--out", tmp_path / "killed", "--resume"]]) == 0
+    whole, resumed = load_file(tmp_path / "whole" / "model.safetensors"), load_file(tmp_path / "killed" /
+                                                                                   "model.safetensors")
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)

@@ -59,9 +59,11 @@ def create(arch: str, seed: int = 0, **kwargs) -> torch.nn.Module:
 
 
 def check_image_size(image_size: int) -> None:
-    if image_size % OUTPUT_STRIDE:
+    # At 32 px the deepest features are 1x1: the decoders' group norms then fail on a batch of one image.
+    if image_size % OUTPUT_STRIDE or image_size < 2 * OUTPUT_STRIDE:
         raise FdslError(f"--image-size {image_size}: segmentation encoders downsample by {OUTPUT_STRIDE}; use a "
-                        f"multiple of {OUTPUT_STRIDE} (e.g. {max(OUTPUT_STRIDE, image_size // 32 * 32)})")
+                        f"multiple of {OUTPUT_STRIDE} of at least {2 * OUTPUT_STRIDE} "
+                        f"(e.g. {max(2 * OUTPUT_STRIDE, image_size // 32 * 32)})")
 
 
 def init_encoder(model: torch.nn.Module, path: Path, encoder: str) -> dict:
