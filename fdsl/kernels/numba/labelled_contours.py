@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from fdsl.kernels.numba.raster import advance_polygon, draw_thin_segment, line_grey
+from fdsl.kernels.numba.raster import advance_polygon, draw_thin_segment, draw_thin_segment_pair, line_grey
 
 MASK_LINES, MASK_BAND, MASK_FILLED = 1, 2, 3
 # Scratch markers: a pixel of the instance's lines, and a pixel of its filled region.
@@ -93,11 +93,12 @@ def draw_labelled_contours(image, mask, scratch, vx, vy, cos_t, sin_t, bias, lin
             first_y[:] = py
         for k in range(n):
             j = k + 1 if k + 1 < n else 0
-            draw_thin_segment(image, px[k], py[k], px[j], py[j], grey)
             if mode == MASK_LINES:
-                draw_thin_segment(mask, px[k], py[k], px[j], py[j], label)
+                draw_thin_segment_pair(image, mask, px[k], py[k], px[j], py[j], grey, label)
             elif mode == MASK_BAND:
-                draw_thin_segment(scratch, px[k], py[k], px[j], py[j], _LINE)
+                draw_thin_segment_pair(image, scratch, px[k], py[k], px[j], py[j], grey, _LINE)
+            else:
+                draw_thin_segment(image, px[k], py[k], px[j], py[j], grey)
             x_lo = min(x_lo, px[k])
             x_hi = max(x_hi, px[k])
             y_lo = min(y_lo, py[k])
