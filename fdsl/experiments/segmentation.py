@@ -45,15 +45,15 @@ class SegmentationPlan:
     pretrain_images: int = 1500      # per epoch, both pre-trainings
     pretrain_epochs: int = 3
     fractal_points: int = 20000      # FractalDB points per 64-px image
-    finetune_images: int = 800       # fashion-canvas training canvases
-    finetune_epochs: int = 5
+    finetune_images: int = 400       # fashion-canvas training canvases
+    finetune_epochs: int = 4
     batch_size: int = 32
     pretrain_lr: float = 6e-4
     finetune_lr: float = 5e-4
     scale_range: str = "0.75-1.5"    # random resize of the training crops
     seeds: str = "0,1"               # fine-tuning seeds
     seed: int = 0                    # pre-training, SegRCDB search and the canvases
-    eval_every: int = 1
+    eval_every: int = 2
     threads: int = 2
 
     def seed_list(self) -> list[int]:
