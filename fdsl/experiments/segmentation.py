@@ -51,7 +51,7 @@ class SegmentationPlan:
     pretrain_lr: float = 6e-4
     finetune_lr: float = 5e-4
     scale_range: str = "0.75-1.5"    # random resize of the training crops
-    seeds: str = "0,1"               # fine-tuning seeds
+    seeds: str = "0,1,2"             # fine-tuning seeds
     seed: int = 0                    # pre-training, SegRCDB search and the canvases
     eval_every: int = 2
     threads: int = 2
