@@ -175,3 +175,17 @@ def test_a_killed_segmentation_run_resumes_to_the_same_weights(tmp_path, capsys)
     whole, resumed = load_file(tmp_path / "whole" / "model.safetensors"), load_file(tmp_path / "killed" /
                                                                                    "model.safetensors")
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["--categories", "300"], "at most 254 classes"),
+    (["--segrcdb-mask", "m9"], "unknown mask mode 'm9'"),
+    (["--decoder", "deeplab9"], "unknown --decoder"),
+    (["--seeds", "0,0"], "no repeats"),
+    (["--image-size", "40"], "multiple of 32"),
+])
+def test_segmentation_experiment_refuses_a_bad_plan_before_any_work(tmp_path, capsys, flags, needle):
+    out = tmp_path / "exp"
+    code, err = run_cli(capsys, "experiment", "segmentation", "--out", out, *flags)
+    assert_one_line_error(code, err, needle)
+    assert not out.exists()
