@@ -12,9 +12,9 @@ goes into ``image`` in its own grey, and the instance's label goes into
 
 Calls in instance order give the overwrite rule for free: a later instance
 replaces an earlier one wherever it draws, in the image and in the mask.  The
-band and the filled region are built in ``scratch`` (zeros on entry, zeros on
-return) over the instance's bounding box only, so their cost follows the
-instance's size, not the canvas's.  Polygons are filled by the even-odd rule at
+band is built in ``scratch`` (zeros on entry, zeros on return) over the
+instance's bounding box only, so its cost follows the instance's size, not the
+canvas's; the filled region goes straight into the mask.  Polygons are filled by the even-odd rule at
 pixel centres, with vertices at the pixel the lines use (truncated coordinates).
 """
 
@@ -105,12 +105,13 @@ def draw_labelled_contours(image, mask, scratch, vx, vy, cos_t, sin_t, bias, lin
             y_hi = max(y_hi, py[k])
     if mode == MASK_LINES or lines == 0:
         return
-    if mode == MASK_FILLED:
-        fill_polygon(scratch, px, py, _AREA, -1, y_lo, y_hi)
-        _closed_polyline(scratch, px, py, _AREA)
-    else:
-        fill_polygon(scratch, px, py, _AREA, 0, y_lo, y_hi)           # the last contour, around the lines
-        fill_polygon(scratch, first_x, first_y, 0, 1, y_lo, y_hi)    # the hole: inside the first, lines kept
+    if mode == MASK_FILLED:  # the region is the polygon and its outline: straight into the mask
+        fill_polygon(mask, px, py, label, -1, py.min(), py.max())
+        _closed_polyline(mask, px, py, label)
+        return
+    # Each fill scans only its own polygon's rows: the first contour is usually far smaller than the instance.
+    fill_polygon(scratch, px, py, _AREA, 0, py.min(), py.max())                    # the last contour
+    fill_polygon(scratch, first_x, first_y, 0, 1, first_y.min(), first_y.max())    # the hole, lines kept
     # Copy the region into the mask and leave scratch clean, inside the bounding box only.
     for y in range(max(y_lo, 0), min(y_hi, mask.shape[0] - 1) + 1):
         for x in range(max(x_lo, 0), min(x_hi, mask.shape[1] - 1) + 1):
