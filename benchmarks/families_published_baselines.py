@@ -91,3 +91,47 @@ def published_png(image: Image.Image) -> bytes:
 
 def as_array(image: Image.Image) -> np.ndarray:
     return np.asarray(image)[:, :, 0]
+
+
+def _published_contours(p, centre_x: float, centre_y: float, rnd: random.Random):
+    """The RCDB growth of one SegRCDB instance: (grey, closed polygon as [(x, y)...]) per line, first to last."""
+    angles = [2 * math.pi * k / p.vertices for k in range(p.vertices)]
+    xs = [math.cos(a) * p.radius * p.oval_x for a in angles]
+    ys = [math.sin(a) * p.radius * p.oval_y for a in angles]
+    for _ in range(p.lines):
+        grey = rnd.randint(0, 255)
+        for k, a in enumerate(angles):
+            nx = _pnoise1(rnd.uniform(0, 10000)) * 2 * p.noise - p.noise
+            ny = _pnoise1(rnd.uniform(0, 10000)) * 2 * p.noise - p.noise
+            xs[k] -= math.cos(a) * (nx - p.line_width)
+            ys[k] -= math.sin(a) * (ny - p.line_width)
+        yield grey, [(centre_x + x, centre_y + y) for x, y in zip(xs, ys)]
+
+
+def published_segrcdb(categories: list, mode: str, rnd: random.Random, instances: int = 32):
+    """SegRCDB: black RGB image and L mask; per instance a random class and centre, one PIL line per segment
+    in the image (random grey) and, for m1, in the mask (class id); m2 fills the last contour on the mask,
+    clears the first one's inside and draws the outlines; m3 fills the last contour."""
+    image = Image.new("RGB", (SIZE, SIZE), (0, 0, 0))
+    mask = Image.new("L", (SIZE, SIZE), 0)
+    draw, label_draw = ImageDraw.Draw(image), ImageDraw.Draw(mask)
+    for _ in range(instances):
+        label = rnd.randint(1, len(categories))
+        p = categories[label - 1]
+        centre_x, centre_y = rnd.uniform(0, SIZE), rnd.uniform(0, SIZE)
+        polygons = []
+        for grey, polygon in _published_contours(p, centre_x, centre_y, rnd):
+            polygons.append(polygon)
+            for k in range(len(polygon)):
+                segment = (polygon[k], polygon[(k + 1) % len(polygon)])
+                draw.line(segment, fill=(grey, grey, grey), width=1)
+                if mode == "m1":
+                    label_draw.line(segment, fill=label, width=1)
+        if mode == "m2":
+            label_draw.polygon(polygons[-1], fill=label)
+            label_draw.polygon(polygons[0], fill=0)
+            for polygon in polygons:
+                label_draw.line(polygon + polygon[:1], fill=label, width=1)
+        elif mode == "m3":
+            label_draw.polygon(polygons[-1], fill=label, outline=label)
+    return image, mask

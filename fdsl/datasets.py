@@ -230,6 +230,8 @@ class Keyed(torch.utils.data.Dataset):
         if self.targets is not None:
             target = int(self.targets[index])
         with seeded([self.seed, 0xA06, int(epoch), int(index)]):
+            if getattr(self.transform, "joint", False):  # segmentation: the mask moves with the image
+                return self.transform(image, target)
             return self.transform(image), target
 
 

@@ -124,21 +124,26 @@ def preview(source: Path, out: Path, rows: int = 8, columns: int = 8, tile: int 
     if rows < 1 or columns < 1 or not (8 <= tile <= 1024):
         raise FdslError("--rows and --columns must be >= 1 and --tile between 8 and 1024")
     check_seed(seed)
+    out = Path(out)
+    if out.suffix.lower() not in {".png", ".jpg", ".jpeg"}:
+        raise FdslError(f"--out {out}: use a .png or .jpg file name")
     manifest = read_manifest(source)
     if manifest is not None and manifest.get("kind") == "scenes":
         from fdsl.scenes.preview import scene_sheet  # matplotlib, only for scenes
 
         return scene_sheet(source, out, count=min(rows, columns))
-    if manifest is not None and manifest.get("kind") == "catalog":
-        sheet_rows = rows_from_catalog(source, rows, columns, size=max(tile * 2, 64), seed=seed)
-    elif shard_files(source):
-        sheet_rows = rows_from_shards(source, rows, columns)
+    from fdsl.segmentation.preview import is_segmentation, segmentation_sheet
+
+    if is_segmentation(source, manifest):  # each image beside its mask, not categories x instances
+        sheet = segmentation_sheet(source, manifest, rows, columns, tile, seed)
     else:
-        sheet_rows = rows_from_dataset(source, rows, columns)
-    sheet = contact_sheet(sheet_rows, tile)
-    out = Path(out)
-    if out.suffix.lower() not in {".png", ".jpg", ".jpeg"}:
-        raise FdslError(f"--out {out}: use a .png or .jpg file name")
+        if manifest is not None and manifest.get("kind") == "catalog":
+            sheet_rows = rows_from_catalog(source, rows, columns, size=max(tile * 2, 64), seed=seed)
+        elif shard_files(source):
+            sheet_rows = rows_from_shards(source, rows, columns)
+        else:
+            sheet_rows = rows_from_dataset(source, rows, columns)
+        sheet = contact_sheet(sheet_rows, tile)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.part")

@@ -149,6 +149,11 @@ class SearchSpec:
     def __post_init__(self):
         object.__setattr__(self, "formula", _formula(self.formula))
         check_categories(self.categories)
+        limit = self.formula.max_categories
+        if limit is not None and self.categories > limit:
+            raise FdslError(f"--categories {self.categories}: {self.formula.name} holds at most {limit} categories "
+                            f"(its labels are 8-bit mask values: background 0, classes 1..{limit}, 255 ignored); "
+                            f"ask for at most {limit}")
         check_workers(self.workers)
         check_seed(self.seed)
         self.settings.validate()

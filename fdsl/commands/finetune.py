@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fdsl.segmentation.options import add_segmentation_arguments, task_from_args
 from fdsl.train.options import add_training_arguments, config_from_args
 
 
@@ -35,16 +36,30 @@ def add_parser(verbs) -> None:
                         help="use a fixed class-balanced subset of this many training images")
     parser.add_argument("--freeze", type=int, default=None, metavar="K",
                         help="freeze the stem and the first K stages (0: the stem only)")
+    parser.add_argument("--task", default="classification",
+                        help="classification, or segmentation: --data is a folder of image/mask pairs (mmseg "
+                        "layout images/training + annotations/training, or image/ + mask/) or 'fashion-canvas' "
+                        "(the built-in Fashion-MNIST proxy); --checkpoint may be a classification run (its "
+                        "weights start the encoder) or a segmentation run")
+    parser.add_argument("--num-classes", type=int, default=None,
+                        help="segmentation: classes of the masks (default: the dataset's manifest, else the "
+                        "largest label + 1)")
     add_training_arguments(parser)
+    add_segmentation_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     from fdsl.errors import FdslError
-    from fdsl.train.stages import finetune
 
     if args.scratch and args.model is None:
         raise FdslError("--scratch needs --model NAME (the model to train from random weights)")
+    if args.task == "segmentation":
+        return run_segmentation(args)
+    if args.task != "classification":
+        raise FdslError(f"unknown --task '{args.task}'; choose classification or segmentation")
+    from fdsl.train.stages import finetune
+
     config = config_from_args(args, "finetune")
     meta = finetune(config, args.out, args.recipe, args.data, checkpoint_path=args.checkpoint, scratch=args.scratch,
                     freeze=args.freeze, val=args.val, val_fraction=args.val_fraction, split_seed=args.split_seed,
@@ -57,4 +72,30 @@ def run(args) -> int:
         return 0
     print(f"fine-tuned {meta['model']} ({meta['init']}) for {meta['epoch']} epochs: validation top-1 "
           f"{metrics.get('val_top1', float('nan')):.2f}%, top-5 {metrics.get('val_top5', float('nan')):.2f}% -> {args.out}")
+    return 0
+
+
+def run_segmentation(args) -> int:
+    from fdsl.errors import FdslError
+    from fdsl.segmentation.stages import finetune
+    from fdsl.train.context import is_main_process
+
+    if args.freeze is not None:
+        raise FdslError("--freeze is not supported with --task segmentation yet")
+    config = config_from_args(args, "finetune", default_recipe="segmentation")
+    if args.checkpoint is not None and args.model is None:
+        from fdsl.train.checkpoint import read_meta
+
+        source = read_meta(args.checkpoint)  # the encoder of the checkpoint, unless --model names another
+        config.model = source["model_kwargs"].get("encoder_name", "tu-" + source["model"])[3:] \
+            if source.get("task") == "segmentation" else source["model"]
+    meta = finetune(config, args.out, args.recipe, args.data, checkpoint_path=args.checkpoint, scratch=args.scratch,
+                    val=args.val, val_fraction=args.val_fraction, split_seed=args.split_seed,
+                    train_images=args.train_images, num_classes=args.num_classes, decoder=args.decoder,
+                    task=task_from_args(args), resume=args.resume, progress=not args.quiet)
+    metrics = meta.get("metrics", {})
+    if is_main_process():
+        print(f"fine-tuned {meta['model']} on {meta['model_kwargs']['encoder_name']} ({meta['init']}) for "
+              f"{meta['epoch']} epochs: validation mIoU {metrics.get('val_miou', float('nan')):.2f}%, pixel "
+              f"accuracy {metrics.get('val_pixel_acc', float('nan')):.2f}% -> {args.out}")
     return 0

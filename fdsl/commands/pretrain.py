@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fdsl.segmentation.options import add_segmentation_arguments, task_from_args
 from fdsl.train.options import add_training_arguments, config_from_args, parse_key_values
 
 
@@ -33,18 +34,23 @@ def add_parser(verbs) -> None:
     parser.add_argument("--repeat", type=int, default=1, help="show each image this many times per epoch, each "
                         "time augmented anew (default: 1)")
     parser.add_argument("--task", default="classification",
-                        help="classification (one category per image) or multi-instance (Anderson & Farrell: "
-                        "several categories per image on a random colour background, multi-label loss)")
+                        help="classification (one category per image), multi-instance (Anderson & Farrell: "
+                        "several categories per image on a random colour background, multi-label loss) or "
+                        "segmentation (SegRCDB masks: --params a segrcdb catalog, --instances training images, "
+                        "--heldout-per-category held-out images; or --images a folder of image/mask pairs)")
     parser.add_argument("--objects", default="1-5", help="multi-instance: shapes per image, N or LOW-HIGH (default: 1-5)")
     parser.add_argument("--colourise", action="store_true",
                         help="tint each shape with a random colour on a random colour background (Anderson & Farrell)")
     parser.add_argument("--heldout-per-category", type=int, default=10,
                         help="unseen formula images per category measured each epoch (default: 10)")
     add_training_arguments(parser)
+    add_segmentation_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
+    if args.task == "segmentation":
+        return run_segmentation(args)
     from fdsl.train.stages import pretrain
 
     config = config_from_args(args, "pretrain")
@@ -63,4 +69,22 @@ def run(args) -> int:
           f"({metrics.get('fit_top1', float('nan')):.2f}% on training images) -> {args.out}")
     for line in meta.get("diagnosis", []):
         print(f"warning: {line}")
+    return 0
+
+
+def run_segmentation(args) -> int:
+    from fdsl.segmentation.stages import HELDOUT_IMAGES, pretrain
+    from fdsl.train.context import is_main_process
+
+    config = config_from_args(args, "pretrain", default_recipe="segmentation")
+    heldout = HELDOUT_IMAGES if args.heldout_per_category == 10 else args.heldout_per_category
+    meta = pretrain(config, args.out, args.recipe, params=args.params, images=args.images,
+                    render_options=parse_key_values(args.render, "--render"), data_seed=args.data_seed,
+                    instances=args.instances, heldout=heldout, decoder=args.decoder, task=task_from_args(args),
+                    resume=args.resume, progress=not args.quiet)
+    metrics = meta.get("metrics", {})
+    if is_main_process():
+        print(f"pre-trained {meta['model']} on {meta['model_kwargs']['encoder_name']} for {meta['epoch']} epochs "
+              f"({len(meta['classes'])} classes): mIoU {metrics.get('heldout_miou', float('nan')):.2f}% on unseen "
+              f"images -> {args.out}")
     return 0

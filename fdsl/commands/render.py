@@ -44,7 +44,12 @@ def run(args) -> int:
     spec = RenderSpec(formula, settings_from_args(formula.RenderSettings, args), seed=args.seed,
                       workers=args.workers, shard=shard, device=Device.parse(args.device),
                       output=Output(args.format, args.shard_size))
-    report = render(spec, args.params, args.out, progress=not args.quiet)
+    if formula.dataset_kind == "segmentation":  # image + mask pairs, not an ImageFolder
+        from fdsl.segmentation.writer import render_segmentation as render_pairs
+
+        report = render_pairs(spec, args.params, args.out, progress=not args.quiet)
+    else:
+        report = render(spec, args.params, args.out, progress=not args.quiet)
     if report.written == 0:
         print(f"nothing to do: all {report.skipped} images of this {'shard' if shard.count > 1 else 'dataset'} "
               f"are already in {args.out}")
@@ -52,6 +57,6 @@ def run(args) -> int:
     rate = report.written / max(report.seconds, 1e-9)
     print(f"wrote {report.written} images ({report.skipped} already there) in {report.seconds:.1f} s "
           f"({rate:.0f} img/s) -> {args.out}")
-    if report.warnings:
+    if getattr(report, "warnings", None):
         print(f"{len(report.warnings)} draws had warnings (e.g. divergent systems); see {report.manifest}")
     return 0

@@ -11,8 +11,9 @@ from fdsl.specs import MAX_CATEGORIES, SearchSpec
 
 
 def _common(parser) -> None:
-    parser.add_argument("--categories", type=int, default=1000,
-                        help=f"number of categories to find, at most {MAX_CATEGORIES:,} (default: 1000)")
+    parser.add_argument("--categories", type=int, default=None,
+                        help=f"number of categories to find, at most {MAX_CATEGORIES:,} (default: 1000; "
+                        "segrcdb: 254, as published)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the candidate stream (default: 1)")
     parser.add_argument("--out", type=Path, required=True, help="new folder for the catalog")
     parser.add_argument("--workers", type=int, default=1, help="processes testing candidates (default: 1)")
@@ -32,8 +33,8 @@ def add_parser(verbs) -> None:
 
 def run(args) -> int:
     formula = create_formula(args.formula)
-    spec = SearchSpec(formula, settings_from_args(formula.SearchSettings, args), args.seed, args.categories,
-                      args.workers)
+    categories = formula.default_categories if args.categories is None else args.categories
+    spec = SearchSpec(formula, settings_from_args(formula.SearchSettings, args), args.seed, categories, args.workers)
     result = search(spec, progress=not args.quiet)
     manifest = save_catalog(spec, result, args.out)
     rate = len(result.categories) / max(result.candidates, 1)

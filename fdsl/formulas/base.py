@@ -107,6 +107,11 @@ class Formula(ABC):
     params_suffix: ClassVar[str] = ".csv"
     # A preview row shows the views of one draw (a 3D object's cameras) rather than one view of spread draws.
     preview_one_draw: ClassVar[bool] = False
+    # What a render of the catalog is: "classification" (an ImageFolder, fdsl.writer) or "segmentation"
+    # (images with label masks, fdsl.segmentation.writer).
+    dataset_kind: ClassVar[str] = "classification"
+    default_categories: ClassVar[int] = 1000  # `fdsl search` without --categories
+    max_categories: ClassVar[int | None] = None  # e.g. the labels an 8-bit mask can hold
 
     # ---- categories -------------------------------------------------------
     def search_context(self, seed: int, settings: Settings) -> Any:

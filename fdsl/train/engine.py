@@ -18,22 +18,22 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from fdsl.datasets import EpochSampler, Keyed, dataset_targets, noisy_labels
+from fdsl.datasets import EpochSampler, Keyed
 from fdsl.errors import FdslError
-from fdsl.train import augment, checkpoint, diagnose, logs, resume as resuming
+from fdsl.train import checkpoint, diagnose, logs, resume as resuming
 from fdsl.train.context import Context, loader
 from fdsl.train.loop import Training, train_one_epoch, validate
 from fdsl.train.model import keep_frozen_eval, plain_state_dict
 from fdsl.train.recipes import TrainConfig
+from fdsl.train.tasks import CLASSIFICATION
 
-FIT_SAMPLE = 1000  # pre-training has no validation split: accuracy is also measured on this many training images
 evaluate = validate  # the name the verbs use
 LOCK = ".fdsl-train.lock"
 
 
 def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict, resume: bool = False,
         frozen: list[str] | None = None, progress: bool = True, stop_after_steps: int | None = None,
-        heldout_set=None) -> dict:
+        heldout_set=None, task=CLASSIFICATION) -> dict:
     """Train ``model`` and write the run folder; returns the last sidecar.
 
     ``meta`` is the sidecar's description of the run (model, model_kwargs, classes,
@@ -41,7 +41,8 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
     images instead.  ``heldout_set``: pre-training images never trained on (of the same
     categories); their accuracy says whether the task is being learned (``diagnose``).
     ``stop_after_steps`` stops after that many steps as a kill would (the last
-    checkpoint is what survives): tests use it to check resumption.
+    checkpoint is what survives): tests use it to check resumption.  ``task`` says what
+    an item is and how it is scored (``fdsl.train.tasks``; segmentation: fdsl.segmentation.task).
     """
     ctx = Context(config.device)
     if config.threads:
@@ -55,16 +56,16 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
     if config.channels_last and ctx.device.type == "cuda":
         model.to(memory_format=torch.channels_last)
 
-    labels, changed = noisy_labels(dataset_targets(train_set), num_classes, config.label_noise, config.seed)
+    labels, changed = task.labels(train_set, num_classes, config)
     meta = {**meta, "label_noise": {"fraction": config.label_noise, "changed": int(changed.sum())}}
-    keyed = Keyed(train_set, augment.train_transform(config), config.seed,
+    keyed = Keyed(train_set, task.train_transform(config), config.seed,
                   targets=labels if config.label_noise else None)
     sampler = EpochSampler(len(train_set), config.seed, shuffle=True, rank=ctx.rank, world=ctx.world)
     steps_per_epoch = len(sampler) // config.batch_size
     if steps_per_epoch == 0:
         raise FdslError(f"--batch-size {config.batch_size} is larger than the {len(sampler)} training images "
                         f"of each of {ctx.world} process(es); lower --batch-size")
-    run = _build(model, train_set, config, ctx, num_classes, steps_per_epoch)
+    run = _build(model, train_set, config, ctx, num_classes, steps_per_epoch, task)
     sidecar = dict(meta, config=config.to_dict(), epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                    environment=ctx.environment())
     created = not folder.exists()
@@ -88,7 +89,7 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
             logs.truncate_after(folder, run.step) if run.step else (folder / logs.METRICS).unlink(missing_ok=True)
         ctx.barrier()
         return _epochs(run, train_set, val_set, heldout_set, keyed, sampler, labels, config, ctx, folder, sidecar,
-                       frozen or [], progress, stop_after_steps)
+                       frozen or [], progress, stop_after_steps, task)
     except BaseException:
         # A run that fails or is interrupted before its first checkpoint leaves nothing worth keeping
         # (only when this process made the folder and holds it: never another writer's).
@@ -113,8 +114,9 @@ def _lock(folder: Path):
     return lock
 
 
-def _build(model, train_set, config: TrainConfig, ctx: Context, num_classes: int, steps_per_epoch: int) -> Training:
-    """Optimiser, schedule, loss and Mixup from timm, for this task (single- or multi-label)."""
+def _build(model, train_set, config: TrainConfig, ctx: Context, num_classes: int, steps_per_epoch: int,
+           task) -> Training:
+    """Optimiser and schedule from timm; loss and Mixup from the task."""
     from timm.optim import create_optimizer_v2
     from timm.scheduler import create_scheduler_v2
 
@@ -128,9 +130,7 @@ def _build(model, train_set, config: TrainConfig, ctx: Context, num_classes: int
         decay_milestones=[f * config.epochs for f in config.decay_at], decay_rate=config.decay_rate,
         warmup_epochs=config.warmup_epochs, warmup_lr=config.warmup_lr, min_lr=config.min_lr, step_on_epochs=False,
         updates_per_epoch=steps_per_epoch)
-    multi_label = bool(getattr(train_set, "multi_label", False))
-    mixing = None if multi_label else augment.mixup(config, num_classes)
-    criterion = augment.loss_function(config, mixing is not None, multi_label)
+    criterion, mixing = task.loss(train_set, config, num_classes)
     net = model
     if ctx.world > 1:
         device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
@@ -139,7 +139,8 @@ def _build(model, train_set, config: TrainConfig, ctx: Context, num_classes: int
 
 
 def _epochs(run: Training, train_set, val_set, heldout_set, keyed, sampler, labels, config: TrainConfig, ctx: Context,
-            folder: Path, sidecar: dict, frozen: list[str], progress: bool, stop_after_steps: int | None) -> dict:
+            folder: Path, sidecar: dict, frozen: list[str], progress: bool, stop_after_steps: int | None,
+            task) -> dict:
     total_steps = run.steps_per_epoch * config.epochs
 
     def save(epoch_done: int, metrics: dict | None) -> None:
@@ -172,7 +173,7 @@ def _epochs(run: Training, train_set, val_set, heldout_set, keyed, sampler, labe
         metrics = {"train_loss": run.epoch_loss[0] / max(run.epoch_loss[1], 1)}
         run.epoch_loss = [0.0, 0]
         if (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs:
-            metrics.update(_epoch_metrics(run.model, train_set, val_set, heldout_set, config, ctx, progress))
+            metrics.update(_epoch_metrics(run.model, train_set, val_set, heldout_set, config, ctx, progress, task))
         metrics["epoch_seconds"] = time.perf_counter() - started
         warning = diagnose.pretraining(metrics.get("heldout_top1"), epoch + 1, config.epochs, len(sidecar["classes"]))
         if warning and warning not in sidecar.get("diagnosis", []):
@@ -191,12 +192,15 @@ def _epochs(run: Training, train_set, val_set, heldout_set, keyed, sampler, labe
     return sidecar
 
 
-def _epoch_metrics(model, train_set, val_set, heldout_set, config: TrainConfig, ctx: Context, progress: bool) -> dict:
-    """Validation accuracy (fine-tuning), or training-sample and held-out accuracy (pre-training)."""
+def _epoch_metrics(model, train_set, val_set, heldout_set, config: TrainConfig, ctx: Context, progress: bool,
+                   task) -> dict:
+    """Validation scores (fine-tuning), or training-sample and held-out scores (pre-training)."""
+    parts = {}
     if val_set is not None:
-        parts = {"val": validate(model, val_set, config, ctx, progress, desc="validate")}
-    else:
-        parts = {"fit": validate(model, train_set, config, ctx, progress, limit=FIT_SAMPLE, desc="fit sample")}
+        parts["val"] = task.validate(model, val_set, config, ctx, progress, desc="validate")
+    elif task.fit_sample:
+        parts["fit"] = task.validate(model, train_set, config, ctx, progress, limit=task.fit_sample,
+                                     desc="fit sample")
     if heldout_set is not None:
-        parts["heldout"] = validate(model, heldout_set, config, ctx, progress, desc="held-out")
+        parts["heldout"] = task.validate(model, heldout_set, config, ctx, progress, desc="held-out")
     return {f"{prefix}_{k}": v for prefix, result in parts.items() for k, v in result.items()}

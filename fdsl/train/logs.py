@@ -35,6 +35,9 @@ def summary(metrics: dict) -> str:
     for prefix, name in (("val", "validation"), ("fit", "training sample"), ("heldout", "unseen formula images")):
         if f"{prefix}_top1" in metrics:
             parts.append(f"{name} top-1 {metrics[f'{prefix}_top1']:.2f}%")
+        if f"{prefix}_miou" in metrics:  # segmentation
+            parts.append(f"{name} mIoU {metrics[f'{prefix}_miou']:.2f}%, pixel accuracy "
+                         f"{metrics[f'{prefix}_pixel_acc']:.2f}%")
     return ", ".join(parts) + f" ({metrics['epoch_seconds']:.0f} s)"
 
 
@@ -52,13 +55,14 @@ def plot(runs: dict[str, Path], out: Path, title: str = "") -> Path:
         epochs = [r for r in records if r.get("kind") == "epoch"]
         if steps:
             loss_axis.plot([r["step"] for r in steps], [r["loss"] for r in steps], label=label, lw=1)
-        for key, name in (("val_top1", ""), ("heldout_top1", "unseen formula images"), ("fit_top1", "training sample")):
+        for key, name in (("val_top1", ""), ("heldout_top1", "unseen formula images"), ("fit_top1", "training sample"),
+                          ("val_miou", "mIoU"), ("heldout_miou", "unseen formula images, mIoU")):
             points = [r for r in epochs if key in r]
             if points:
                 text = f"{label}: {name}" if name and len(runs) > 1 else (name or label)
                 acc_axis.plot([r["epoch"] + 1 for r in points], [r[key] for r in points], marker="o", label=text)
     loss_axis.set(xlabel="step", ylabel="training loss", title="loss")
-    acc_axis.set(xlabel="epoch", ylabel="top-1 (%)", title="accuracy")
+    acc_axis.set(xlabel="epoch", ylabel="top-1 or mIoU (%)", title="accuracy")
     for axis in (loss_axis, acc_axis):
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:

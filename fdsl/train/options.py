@@ -21,7 +21,8 @@ def add_training_arguments(parser: argparse.ArgumentParser, default_model: str |
     parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, metrics.jsonl, curves.png)")
     parser.add_argument("--model", default=None, help=f"any timm model name, or a small-ViT preset: "
                         f"{', '.join(PRESETS)} (default: {default_model}, or the recipe's)")
-    parser.add_argument("--recipe", default="resnet-sgd", help=f"preset: {', '.join(sorted(RECIPES))} (default: resnet-sgd)")
+    parser.add_argument("--recipe", default=None, help=f"preset: {', '.join(sorted(RECIPES))} (default: resnet-sgd; "
+                        "segmentation with --task segmentation)")
     parser.add_argument("--seed", type=int, default=0, help="seed of data order, augmentation and init (default: 0)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     parser.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
@@ -31,7 +32,8 @@ def add_training_arguments(parser: argparse.ArgumentParser, default_model: str |
         parser.add_argument(flag, dest=dest, type=kind, default=None, help=f"{text} (default: the recipe's)")
 
 
-def config_from_args(args, stage: str, default_model: str = "resnet18"):
+def config_from_args(args, stage: str, default_model: str = "resnet18", default_recipe: str = "resnet-sgd"):
+    args.recipe = args.recipe or default_recipe
     overrides = {dest: getattr(args, dest) for dest, _, _, _ in _overrides()}
     overrides.update(seed=args.seed, device=args.device, amp=not args.no_amp, model=args.model,
                      label_noise=getattr(args, "label_noise", None))

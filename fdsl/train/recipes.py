@@ -207,7 +207,18 @@ VIT_SMALL = {
                      drop_path=0.1, model="vit-nano-p4"),
 }
 
-RECIPES = {"resnet-sgd": RESNET_SGD, "deit": DEIT, "vit-small": VIT_SMALL}
+# SegRCDB's mmsegmentation configs (reference-algorithms.md 6): AdamW 6e-4, weight decay 0.01, poly (power 1)
+# with a warm-up, flips; fine-tuning AdamW 5e-4.  Sizes and lengths are for a CPU; override them for a GPU.
+SEGMENTATION = {
+    "pretrain": dict(opt="adamw", lr=6e-4, weight_decay=0.01, sched="poly", decay_rate=1.0, warmup_epochs=1,
+                     warmup_lr=1e-6, min_lr=0.0, epochs=30, batch_size=16, image_size=128, hflip=0.5,
+                     mean=IMAGENET_MEAN, std=IMAGENET_STD, model="resnet18"),
+    "finetune": dict(opt="adamw", lr=5e-4, weight_decay=0.01, sched="poly", decay_rate=1.0, warmup_epochs=1,
+                     warmup_lr=1e-6, min_lr=0.0, epochs=30, batch_size=16, image_size=128, hflip=0.5,
+                     mean=IMAGENET_MEAN, std=IMAGENET_STD, model="resnet18"),
+}
+
+RECIPES = {"resnet-sgd": RESNET_SGD, "deit": DEIT, "vit-small": VIT_SMALL, "segmentation": SEGMENTATION}
 # Learning rates these recipes scale linearly with batch / 512.
 SCALED_LR = {"deit"}
 

@@ -182,6 +182,9 @@ def evaluate_on(checkpoint_path: Path, dataset, where: str, batch_size: int = 25
     """
     _check_loader(batch_size, workers)
     meta = checkpoint.read_meta(checkpoint_path)
+    if meta.get("task") == "segmentation":
+        raise FdslError(f"{checkpoint_path} is a segmentation run; fdsl evaluate scores classifiers (its mIoU is in "
+                        "metrics.jsonl; fdsl.segmentation.stages.evaluate_on scores it on other data)")
     if len(dataset.classes) != len(meta["classes"]):
         raise FdslError(f"{where} has {len(dataset.classes)} classes but the checkpoint was trained on "
                         f"{len(meta['classes'])}; evaluate a checkpoint fine-tuned on this dataset")

@@ -1,3 +1,3 @@
-"""The radial-contour families: RCDB and VisualAtom on one base (``base.py``)."""
+"""The radial-contour families: RCDB, SegRCDB and VisualAtom on one base (``base.py``)."""
 
-from fdsl.formulas.contour import rcdb, visual_atom  # noqa: F401  (register the families)
+from fdsl.formulas.contour import rcdb, segrcdb, visual_atom  # noqa: F401  (register the families)

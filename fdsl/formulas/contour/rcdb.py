@@ -80,6 +80,17 @@ def draw_placement(rng: np.random.Generator) -> tuple[float, float, float, float
     return radius, oval_x, oval_y, centre_x, centre_y
 
 
+def sample_growth(rng: np.random.Generator, settings: RCDBSearchSettings) -> tuple[int, int, float, float] | None:
+    """(vertices, lines, noise, line width) as the published samplers draw them, or None to reject."""
+    vertices = int(rng.exponential(settings.mean_vertices))
+    if not (2 < vertices <= settings.max_vertices):
+        return None  # the published sampler re-draws V; rejecting the candidate gives the same distribution
+    lines = int(rng.integers(1, settings.max_lines + 1))
+    noise = float(rng.uniform(0.0, settings.max_noise))
+    line_width = float(rng.uniform(0.0, settings.max_line_width))
+    return vertices, lines, noise, line_width
+
+
 @register
 class RCDB(ContourFormula):
     name = "rcdb"
@@ -90,12 +101,10 @@ class RCDB(ContourFormula):
     family = "RCDB"
 
     def sample_category(self, rng, settings: RCDBSearchSettings, context):
-        vertices = int(rng.exponential(settings.mean_vertices))
-        if not (2 < vertices <= settings.max_vertices):
-            return None  # the published sampler re-draws V; rejecting the candidate gives the same distribution
-        lines = int(rng.integers(1, settings.max_lines + 1))
-        noise = float(rng.uniform(0.0, settings.max_noise))
-        line_width = float(rng.uniform(0.0, settings.max_line_width))
+        growth = sample_growth(rng, settings)
+        if growth is None:
+            return None
+        vertices, lines, noise, line_width = growth
         radius, oval_x, oval_y, centre_x, centre_y = draw_placement(rng)
         return RCDBParams(vertices=vertices, lines=lines, noise=noise, line_width=line_width, radius=radius,
                           oval_x=oval_x, oval_y=oval_y, centre_x=centre_x, centre_y=centre_y), 1.0

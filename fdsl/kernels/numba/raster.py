@@ -67,20 +67,26 @@ def draw_segment(canvas, x0, y0, x1, y1, value, brush):
 
 
 @njit(inline="always")
-def draw_thin_segment(canvas, x0, y0, x1, y1, value):
+def _thin_walk(canvas, second, x0, y0, x1, y1, value, second_value, paired):
     """The 1-pixel case of draw_segment, with an unchecked loop when both ends are on the canvas.
 
     Contours are mostly segments of a few pixels, so the per-segment set-up is
-    the cost that matters: it is kept to a few compares.
+    the cost that matters: it is kept to a few compares.  ``paired`` also writes
+    ``second_value`` into ``second`` (same shape) in the same walk; the callers
+    pass it as a constant, so the branch compiles away where it is False.
     """
     height = canvas.shape[0]
     width = canvas.shape[1]
     inside = 0 <= x0 < width and 0 <= x1 < width and 0 <= y0 < height and 0 <= y1 < height
     if inside and x0 == x1 and y0 == y1:
         canvas[y0, x0] = value
+        if paired:
+            second[y0, x0] = second_value
         return
     if not inside:
         draw_segment(canvas, x0, y0, x1, y1, value, 1)
+        if paired:
+            draw_segment(second, x0, y0, x1, y1, second_value, 1)
         return
     dx = abs(x1 - x0)
     dy = -abs(y1 - y0)
@@ -91,6 +97,8 @@ def draw_thin_segment(canvas, x0, y0, x1, y1, value):
     y = y0
     while True:
         canvas[y, x] = value
+        if paired:
+            second[y, x] = second_value
         if x == x1 and y == y1:
             return
         e2 = 2 * err
@@ -100,6 +108,18 @@ def draw_thin_segment(canvas, x0, y0, x1, y1, value):
         if e2 <= dx:
             err += dx
             y += sy
+
+
+@njit(inline="always")
+def draw_thin_segment(canvas, x0, y0, x1, y1, value):
+    """A 1-pixel segment, both ends included, clipped to the canvas."""
+    _thin_walk(canvas, canvas, x0, y0, x1, y1, value, value, False)
+
+
+@njit(inline="always")
+def draw_thin_segment_pair(canvas, second, x0, y0, x1, y1, value, second_value):
+    """draw_thin_segment into two canvases at once (an image and its label mask): one walk, two writes."""
+    _thin_walk(canvas, second, x0, y0, x1, y1, value, second_value, True)
 
 
 @njit(cache=True, nogil=True)
@@ -115,6 +135,29 @@ def draw_polyline(canvas, xs, ys, value, closed, brush):
 @njit(inline="always")
 def _noise(key, counter, gradients):
     return perlin1(uniform01(key, counter) * NOISE_POSITION_RANGE, gradients)
+
+
+@njit(inline="always")
+def line_grey(grey_key, line):
+    """The grey (0..255) of contour line ``line``, from (grey_key, line)."""
+    return np.uint8((mix64(np.uint64(grey_key), line) >> _S32) * np.uint64(256) >> _S32)
+
+
+@njit(inline="always")
+def advance_polygon(vx, vy, cos_t, sin_t, bias, line, noise_scale, noise_shift, line_width, independent_xy,
+                    centre_x, centre_y, scale, noise_key, gradients, px, py):
+    """Move every vertex one noisy step along its ray (line ``line``); its pixel position into (px, py)."""
+    n = vx.shape[0]
+    base = 2 * line * n
+    for k in range(n):
+        nx = _noise(noise_key, base + 2 * k, gradients) * noise_scale - noise_shift - bias[k]
+        ny = nx
+        if independent_xy:
+            ny = _noise(noise_key, base + 2 * k + 1, gradients) * noise_scale - noise_shift - bias[k]
+        vx[k] -= cos_t[k] * (nx - line_width)
+        vy[k] -= sin_t[k] * (ny - line_width)
+        px[k] = int(centre_x + vx[k] * scale)
+        py[k] = int(centre_y + vy[k] * scale)
 
 
 @njit(cache=True, nogil=True)
@@ -135,17 +178,9 @@ def grow_radial_contours(canvas, vx, vy, cos_t, sin_t, bias, lines, noise_scale,
     py = np.empty(n, dtype=np.int64)
     breaking = break_rate > 0.0
     for line in range(lines):
-        grey = np.uint8((mix64(np.uint64(grey_key), line) >> _S32) * np.uint64(256) >> _S32)
-        base = 2 * line * n
-        for k in range(n):
-            nx = _noise(noise_key, base + 2 * k, gradients) * noise_scale - noise_shift - bias[k]
-            ny = nx
-            if independent_xy:
-                ny = _noise(noise_key, base + 2 * k + 1, gradients) * noise_scale - noise_shift - bias[k]
-            vx[k] -= cos_t[k] * (nx - line_width)
-            vy[k] -= sin_t[k] * (ny - line_width)
-            px[k] = int(centre_x + vx[k] * scale)
-            py[k] = int(centre_y + vy[k] * scale)
+        grey = line_grey(grey_key, line)
+        advance_polygon(vx, vy, cos_t, sin_t, bias, line, noise_scale, noise_shift, line_width, independent_xy,
+                        centre_x, centre_y, scale, noise_key, gradients, px, py)
         for k in range(n):
             j = k + 1 if k + 1 < n else 0
             value = grey

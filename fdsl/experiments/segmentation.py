@@ -1,0 +1,218 @@
+"""``fdsl experiment segmentation``: does SegRCDB pre-training help a segmentation model, at CPU scale?
+
+Three arms, the same smp decoder on the same timm encoder, fine-tuned with the
+same recipe, data and seeds on the Fashion-MNIST canvas proxy (or a folder of
+image/mask pairs):
+
+* ``segrcdb``: encoder + decoder pre-trained on SegRCDB masks, rendered on the fly;
+* ``fractaldb``: the encoder pre-trained to classify FractalDB categories (the
+  published categories, rendered once), the decoder from random weights;
+* ``scratch``: random weights.
+
+Both pre-trainings see the same number of images for the same number of epochs.
+Validation canvases are scored every few epochs (the curves); the held-out
+canvases (built from Fashion-MNIST's test items) are scored once at the end and
+are what the table reports.  Every stage is a normal run folder: re-running the
+command skips what is complete and resumes what was interrupted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from pathlib import Path
+
+from fdsl.catalog import ensure_writable_folder, read_manifest
+from fdsl.errors import FdslError
+from fdsl.experiments.reproduce import _spread, _stage, verdict
+from fdsl.train.recipes import recipe_config
+
+ARMS = ("segrcdb", "fractaldb", "scratch")
+
+
+@dataclasses.dataclass
+class SegmentationPlan:
+    """Every choice of the experiment, recorded in results.json (docs/segmentation.md says why)."""
+
+    encoder: str = "resnet10t"       # timm name; smp's tu- encoder
+    decoder: str = "fpn"             # the cheapest smp decoder on a CPU
+    image_size: int = 64
+    categories: int = 32             # SegRCDB classes and FractalDB categories
+    segrcdb_instances: int = 8       # contour instances per 64-px SegRCDB image (published: 32 at 512 px)
+    segrcdb_mask: str = "m1"         # the published default
+    pretrain_images: int = 1500      # per epoch, both pre-trainings
+    pretrain_epochs: int = 3
+    fractal_points: int = 20000      # FractalDB points per 64-px image
+    finetune_images: int = 400       # fashion-canvas training canvases
+    finetune_epochs: int = 4
+    batch_size: int = 32
+    pretrain_lr: float = 6e-4
+    finetune_lr: float = 5e-4
+    scale_range: str = "0.75-1.5"    # random resize of the training crops
+    seeds: str = "0,1,2"             # fine-tuning seeds
+    seed: int = 0                    # pre-training, SegRCDB search and the canvases
+    eval_every: int = 2
+    threads: int = 2
+
+    def seed_list(self) -> list[int]:
+        try:
+            seeds = [int(part) for part in str(self.seeds).split(",") if part.strip()]
+        except ValueError:
+            raise FdslError(f"--seeds takes comma-separated integers (e.g. 0,1), got '{self.seeds}'") from None
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise FdslError(f"--seeds needs at least one seed and no repeats, got '{self.seeds}'")
+        return seeds
+
+    def check(self) -> None:
+        from fdsl.formulas.contour.segrcdb import MAX_CLASSES, MASK_MODES
+        from fdsl.segmentation.model import build_kwargs, check_image_size
+        from fdsl.segmentation.options import parse_scale_range
+
+        self.seed_list()
+        for name in ("image_size", "categories", "segrcdb_instances", "pretrain_images", "pretrain_epochs",
+                     "fractal_points", "finetune_images", "finetune_epochs", "batch_size", "eval_every"):
+            if getattr(self, name) < 1:
+                raise FdslError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.categories > MAX_CLASSES:
+            raise FdslError(f"--categories {self.categories}: SegRCDB masks hold at most {MAX_CLASSES} classes")
+        if self.segrcdb_mask not in MASK_MODES:
+            raise FdslError(f"unknown mask mode '{self.segrcdb_mask}'; choose one of: {', '.join(MASK_MODES)}")
+        check_image_size(self.image_size)
+        build_kwargs(self.decoder, self.encoder, 2)
+        parse_scale_range(self.scale_range)
+        for stage in ("pretrain", "finetune"):
+            recipe_config("segmentation", stage, self.overrides(stage, self.seed))
+
+    def overrides(self, stage: str, seed: int) -> dict:
+        lr = self.pretrain_lr if stage == "pretrain" else self.finetune_lr
+        epochs = self.pretrain_epochs if stage == "pretrain" else self.finetune_epochs
+        return dict(model=self.encoder, image_size=self.image_size, batch_size=self.batch_size, seed=seed, lr=lr,
+                    epochs=epochs, threads=self.threads, eval_every=self.eval_every, crop_pct=0.875)
+
+
+def _segrcdb_catalog(plan: SegmentationPlan, out: Path, progress: bool) -> Path:
+    from fdsl.search import search_categories, write_catalog
+    from fdsl.formulas import create_formula
+
+    catalog = out / "segrcdb-catalog"
+    manifest = read_manifest(catalog) if catalog.is_dir() else None
+    if manifest and manifest["counts"]["categories"] == plan.categories and manifest["seed"] == plan.seed:
+        return catalog
+    if catalog.exists():
+        raise FdslError(f"{catalog} holds another catalog; remove it or choose a new --out")
+    settings = create_formula("segrcdb").SearchSettings()
+    result = search_categories("segrcdb", settings, plan.seed, plan.categories, workers=1, progress=progress)
+    write_catalog("segrcdb", settings, plan.seed, result, catalog)
+    return catalog
+
+
+def _fractal_catalog(plan: SegmentationPlan, out: Path, shared: Path) -> Path:
+    """The first ``categories`` published FractalDB-1k categories, copied into the experiment folder."""
+    source = Path(shared) / "fractaldb1k-official-params"
+    files = sorted(source.glob("*.csv"))[:plan.categories] if source.is_dir() else []
+    if len(files) < plan.categories:
+        raise FdslError(f"{source} holds {len(files)} FractalDB categories, {plan.categories} needed; pass --shared DIR "
+                        "(or set FDSL_SHARED_DATA)")
+    catalog = out / "fractal-catalog"
+    if not catalog.is_dir():
+        staging = out / ".fractal-catalog.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        for path in files:
+            shutil.copyfile(path, staging / path.name)
+        staging.rename(catalog)
+    return catalog
+
+
+def _pretrain(plan: SegmentationPlan, out: Path, shared: Path, progress: bool) -> dict:
+    """Both pre-trainings (skipped when complete): {arm: run folder}."""
+    from fdsl.segmentation import stages as segmentation
+    from fdsl.segmentation.options import parse_scale_range
+    from fdsl.segmentation.task import Segmentation
+    from fdsl.train.stages import pretrain
+
+    per_epoch = plan.pretrain_images
+    seg_config = recipe_config("segmentation", "pretrain", plan.overrides("pretrain", plan.seed))
+    catalog = _segrcdb_catalog(plan, out, progress)
+    task = Segmentation(scale_range=parse_scale_range(plan.scale_range))
+    _stage(out / "pretrain-segrcdb", seg_config, lambda resume: segmentation.pretrain(
+        seg_config, out / "pretrain-segrcdb", "segmentation", params=catalog,
+        render_options={"size": str(plan.image_size), "instances": str(plan.segrcdb_instances),
+                        "mask": plan.segrcdb_mask}, data_seed=plan.seed, instances=per_epoch, heldout=64,
+        decoder=plan.decoder, task=task, resume=resume, progress=progress))
+    cls_config = recipe_config("segmentation", "pretrain", plan.overrides("pretrain", plan.seed))
+    fractal = _fractal_catalog(plan, out, shared)
+    per_category = max(1, per_epoch // plan.categories)
+    _stage(out / "pretrain-fractaldb", cls_config, lambda resume: pretrain(
+        cls_config, out / "pretrain-fractaldb", "segmentation", params=fractal, formula="fractal",
+        render_options={"size": str(plan.image_size), "points": str(plan.fractal_points)}, data_seed=plan.seed,
+        instances=per_category, render_once=True, resume=resume, progress=progress))
+    return {"segrcdb": out / "pretrain-segrcdb", "fractaldb": out / "pretrain-fractaldb", "scratch": None}
+
+
+def run(plan: SegmentationPlan, out: Path, shared: Path, progress: bool = True) -> dict:
+    from fdsl.segmentation import proxy, stages as segmentation
+    from fdsl.segmentation.options import parse_scale_range
+    from fdsl.segmentation.task import Segmentation
+    from fdsl.train import checkpoint, logs
+
+    plan.check()
+    folder = Path(shared) / "fashion_mnist"
+    canvases = {split: proxy.FashionCanvas(folder, split, count, seed=plan.seed, size=plan.image_size)
+                for split, count in (("train", plan.finetune_images), ("val", 300), ("heldout", 500))}
+    out = ensure_writable_folder(Path(out))
+    started = time.perf_counter()
+    timings = {}
+    inits = _pretrain(plan, out, shared, progress)
+    timings["pretrain"] = time.perf_counter() - started
+    description = {"train": proxy.NAME, "train_size": plan.finetune_images, "val_size": 300, "heldout_size": 500,
+                   "seed": plan.seed, "fingerprint": canvases["train"].fingerprint}
+    task = Segmentation(scale_range=parse_scale_range(plan.scale_range))
+    results = {}
+    for arm in ARMS:
+        runs = []
+        for seed in plan.seed_list():
+            config = recipe_config("segmentation", "finetune", plan.overrides("finetune", seed))
+            run_folder = out / f"finetune-{arm}-seed{seed}"
+            t = time.perf_counter()
+            meta = _stage(run_folder, config, lambda resume: segmentation.finetune_on(
+                config, run_folder, "segmentation", canvases["train"], canvases["val"], description, inits[arm],
+                plan.decoder, task, resume=resume, progress=progress))
+            scored = segmentation.evaluate_on(run_folder, canvases["heldout"], batch_size=plan.batch_size)
+            timings[f"{arm}-seed{seed}"] = time.perf_counter() - t
+            runs.append({"folder": str(run_folder), "seed": seed, "val_miou": meta["metrics"]["val_miou"],
+                         "heldout_miou": scored["miou"], "heldout_pixel_acc": scored["pixel_acc"]})
+        results[arm] = {"runs": runs, **{key: _spread([r[key] for r in runs])
+                                        for key in ("val_miou", "heldout_miou", "heldout_pixel_acc")}}
+    first = plan.seed_list()[0]
+    logs.plot({arm: out / f"finetune-{arm}-seed{first}" for arm in ARMS}, out / "comparison.png",
+              title=f"FPN on {plan.encoder} fine-tuned on {proxy.NAME} (seed {first}; validation mIoU)")
+    timings["total"] = time.perf_counter() - started
+    pretraining = {arm: checkpoint.read_meta(inits[arm]).get("metrics") for arm in ("segrcdb", "fractaldb")}
+    report = {"plan": dataclasses.asdict(plan), "results": results, "pretrain": pretraining, "seconds": timings}
+    (out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def table(report: dict) -> str:
+    """Markdown: each arm's held-out mIoU (mean ± sd over seeds), validation mIoU, and the paired gain."""
+    results = report["results"]
+    scratch = results["scratch"]["heldout_miou"]["runs"]
+    lines = ["| arm | seeds | held-out mIoU | held-out pixel acc. | validation mIoU | vs scratch (held-out) |",
+             "|---|---|---|---|---|---|"]
+    for arm in ARMS:
+        held, acc, val = (results[arm][k] for k in ("heldout_miou", "heldout_pixel_acc", "val_miou"))
+        gains = [a - b for a, b in zip(held["runs"], scratch)]
+        gain = "–" if arm == "scratch" else f"**{_spread(gains)['mean']:+.2f}** ({min(gains):+.1f} to {max(gains):+.1f})"
+        lines.append(f"| {arm} | {len(held['runs'])} | {held['mean']:.2f} ± {held['sd']:.2f} | {acc['mean']:.2f} ± "
+                     f"{acc['sd']:.2f} | {val['mean']:.2f} ± {val['sd']:.2f} | {gain} |")
+    for arm in ("segrcdb", "fractaldb"):
+        gains = [a - b for a, b in zip(results[arm]["heldout_miou"]["runs"], scratch)]
+        lines.append(f"\n{arm} vs scratch: " + verdict(gains))
+    seg = report["pretrain"].get("segrcdb") or {}
+    frac = report["pretrain"].get("fractaldb") or {}
+    lines.append(f"\npre-training: SegRCDB mIoU {seg.get('heldout_miou', float('nan')):.1f} % on unseen SegRCDB "
+                 f"images; FractalDB top-1 {frac.get('heldout_top1', float('nan')):.1f} % on unseen images")
+    return "\n".join(lines)
