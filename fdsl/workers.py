@@ -21,17 +21,32 @@ def worker_pool(workers: int, initializer, initargs: tuple):
     """A spawn-context pool of ``workers`` processes, each set up by ``initializer(*initargs)``."""
     # Spawned while the parent ignores SIGINT, the workers start ignoring it too (an ignored signal stays
     # ignored across exec, and Python then installs no KeyboardInterrupt handler): no window during their
-    # imports.  The initializer repeats it for start methods that do not exec.
+    # imports.  The initializer repeats it for start methods that do not exec.  The parent also *blocks*
+    # SIGINT meanwhile: Linux keeps a blocked signal pending even when ignored, so a Ctrl-C that lands while
+    # the pool starts (seconds on a busy machine) is delivered when the handler is back, not lost.  The
+    # resource tracker, which unblocks SIGINT when it starts, is started first, outside that window.
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
     try:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # not the main thread: signals are not ours to change
         previous = None
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if previous is not None else None
+    pool = None
     try:
-        return multiprocessing.get_context("spawn").Pool(workers, initializer=_quiet_initializer,
+        pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_quiet_initializer,
                                                          initargs=(initializer, *initargs))
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a Ctrl-C of the start-up is raised here
+            except KeyboardInterrupt:
+                if pool is not None:
+                    pool.terminate()
+                raise
+    return pool
 
 
 @contextlib.contextmanager

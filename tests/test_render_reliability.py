@@ -105,3 +105,38 @@ def test_the_lock_file_is_not_data(tiny_catalog, tmp_path, capsys):
     out = tmp_path / "ds"
     assert run_cli(capsys, "render", "fractal", "--params", tiny_catalog, "--out", out, *SMALL)[0] == 0
     assert len(ImageFolder(str(out))) == 3 * 25 * 2
+
+
+CTRL_C_WHILE_THE_POOL_STARTS = """
+import os, signal, sys, time
+import fdsl.workers as workers
+
+real = workers.multiprocessing.get_context
+
+
+class StartingPool:  # the Ctrl-C lands while the worker processes are being started
+    def __init__(self, context):
+        self.context = context
+
+    def Pool(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return self.context.Pool(*args, **kwargs)
+
+
+workers.multiprocessing.get_context = lambda kind: StartingPool(real(kind))
+if __name__ == "__main__":
+    try:
+        workers.worker_pool(2, print, ("started",))
+        time.sleep(1)
+        print("lost")
+    except KeyboardInterrupt:
+        print("interrupted")
+"""
+
+
+def test_a_ctrl_c_while_the_workers_start_is_not_lost(tmp_path):
+    script = tmp_path / "start.py"
+    script.write_text(CTRL_C_WHILE_THE_POOL_STARTS)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert done.stdout.strip() == "interrupted", (done.stdout, done.stderr[-1000:])
