@@ -13,11 +13,9 @@ import numpy as np
 import torch
 
 from fdsl.errors import FdslError
-from fdsl.progress import bar
-from fdsl.seeding import rng_for
 from fdsl.segmentation import transforms
 from fdsl.segmentation.transforms import IGNORE_INDEX
-from fdsl.train.context import autocast, batches, loader, to_device
+from fdsl.train.loop import evaluation_batches
 
 LOSSES = ("ce", "ce+dice")
 
@@ -77,25 +75,11 @@ class Segmentation:
     @torch.no_grad()
     def validate(self, model, dataset, config, ctx, progress: bool = False, limit: int | None = None,
                  desc: str = "eval") -> dict:
-        from fdsl.datasets import Keyed
-
-        indices = np.arange(len(dataset))
-        if limit is not None and limit < len(dataset):
-            indices = np.sort(rng_for(config.seed, "fit-sample").choice(len(dataset), size=limit, replace=False))
-        mine = [(0, int(i)) for i in indices[ctx.rank::ctx.world]]
-        keyed = Keyed(dataset, transforms.eval_transform(config), config.seed)
-        was_training = model.training
-        model.eval()
         classes = len(dataset.classes)
         confusion = torch.zeros(classes * classes, dtype=torch.int64)
         loss_sum = pixels = 0.0
-        data = loader(keyed, mine, config, max(1, config.batch_size), False, ctx)
-        meter = bar(total=len(data), desc=desc, enabled=progress and ctx.main)
-        for images, targets in batches(data):
-            meter.update(1)
-            images, targets = to_device(images, targets, config, ctx)
-            with autocast(config, ctx):
-                logits = model(images).float()
+        for logits, targets in evaluation_batches(model, dataset, transforms.eval_transform(config), config, ctx,
+                                                  progress, limit, desc):
             valid = targets != IGNORE_INDEX
             if bool((targets[valid] >= classes).any()):
                 raise FdslError(f"{dataset.describe() if hasattr(dataset, 'describe') else 'the data'} has mask "
@@ -106,10 +90,9 @@ class Segmentation:
             predicted = logits.argmax(1)
             confusion += torch.bincount((targets[valid] * classes + predicted[valid]).cpu(),
                                         minlength=classes * classes)
-        meter.close()
-        model.train(was_training)
         totals = ctx.sum(confusion.double().tolist() + [loss_sum, pixels])
         if totals[-1] == 0:
             raise FdslError("the evaluation set has no labelled pixel")
         matrix = np.asarray(totals[:-2]).reshape(classes, classes)
-        return {**scores(matrix), "loss": totals[-2] / totals[-1], "count": len(indices)}
+        return {**scores(matrix), "loss": totals[-2] / totals[-1], "count": len(dataset) if limit is None
+                else min(limit, len(dataset))}

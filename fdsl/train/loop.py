@@ -74,6 +74,31 @@ def train_one_epoch(run: Training, batches_of_epoch, epoch: int, config: TrainCo
     return True
 
 
+def evaluation_batches(model, dataset, eval_transform, config: TrainConfig, ctx: Context, progress: bool = False,
+                       limit: int | None = None, desc: str = "eval"):
+    """(logits, targets) on the device for this rank's share of ``dataset`` (or of a fixed sample of ``limit``
+    items), the model in eval mode meanwhile: the one evaluation pass every task's ``validate`` scores."""
+    indices = np.arange(len(dataset))
+    if limit is not None and limit < len(dataset):
+        indices = np.sort(rng_for(config.seed, "fit-sample").choice(len(dataset), size=limit, replace=False))
+    mine = [(0, int(i)) for i in indices[ctx.rank::ctx.world]]
+    keyed = Keyed(dataset, eval_transform, config.seed)
+    was_training = model.training
+    model.eval()
+    data = loader(keyed, mine, config, max(1, config.batch_size), False, ctx)
+    meter = bar(total=len(data), desc=desc, enabled=progress and ctx.main)
+    try:
+        for images, targets in batches(data):
+            meter.update(1)
+            images, targets = to_device(images, targets, config, ctx)
+            with autocast(config, ctx):
+                logits = model(images).float()
+            yield logits, targets
+    finally:
+        meter.close()
+        model.train(was_training)
+
+
 @torch.no_grad()
 def validate(model, dataset, config: TrainConfig, ctx: Context, progress: bool = False, limit: int | None = None,
              desc: str = "eval") -> dict:
@@ -82,21 +107,9 @@ def validate(model, dataset, config: TrainConfig, ctx: Context, progress: bool =
     Multi-label targets (multi-instance pre-training): top-k counts an image when one of the k
     highest-scoring classes is present in it; the loss is the binary cross-entropy summed over classes.
     """
-    indices = np.arange(len(dataset))
-    if limit is not None and limit < len(dataset):
-        indices = np.sort(rng_for(config.seed, "fit-sample").choice(len(dataset), size=limit, replace=False))
-    mine = [(0, int(i)) for i in indices[ctx.rank::ctx.world]]
-    keyed = Keyed(dataset, augment.eval_transform(config), config.seed)
-    was_training = model.training
-    model.eval()
     top1 = top5 = loss_sum = count = 0.0
-    data = loader(keyed, mine, config, max(1, config.batch_size), False, ctx)
-    meter = bar(total=len(data), desc=desc, enabled=progress and ctx.main)
-    for images, targets in batches(data):
-        meter.update(1)
-        images, targets = to_device(images, targets, config, ctx)
-        with autocast(config, ctx):
-            logits = model(images).float()
+    for logits, targets in evaluation_batches(model, dataset, augment.eval_transform(config), config, ctx, progress,
+                                              limit, desc):
         ranked = logits.topk(min(5, logits.shape[1]), dim=1).indices
         if targets.ndim == 2:
             loss_sum += torch.nn.functional.binary_cross_entropy_with_logits(
@@ -109,8 +122,6 @@ def validate(model, dataset, config: TrainConfig, ctx: Context, progress: bool =
             top1 += (ranked[:, 0] == targets).sum().item()
             top5 += (ranked == targets[:, None]).any(dim=1).sum().item()
         count += len(targets)
-    meter.close()
-    model.train(was_training)
     top1, top5, loss_sum, count = ctx.sum([top1, top5, loss_sum, count])
     if count == 0:
         raise FdslError("the evaluation set is empty")
