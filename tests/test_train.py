@@ -14,7 +14,7 @@ from fdsl.errors import FdslError
 from fdsl.cli import main
 from fdsl.train import checkpoint
 from fdsl.train.recipes import recipe_config
-from fdsl.train.stages import finetune, pretrain
+from fdsl.train.stages import FinetuneData, finetune, pretrain
 
 MODEL = "test_resnet"
 RENDER = {"size": "20", "points": "600", "patches": "2"}
@@ -67,11 +67,14 @@ def test_resume_continues_exactly(catalog, tmp_path):
         json.loads((whole / "model.json").read_text())["metrics"]["train_loss"])
 
 
+DIGITS_64 = FinetuneData("sklearn-digits", val_fraction=0.1, train_images=64)
+
+
 def test_freeze_keeps_stem_and_first_stage_fixed(pretrained, tmp_path):
     before = checkpoint.load_weights(pretrained)
     out = tmp_path / "frozen"
-    finetune(config("finetune", epochs=1, lr=0.1), out, "resnet-sgd", "sklearn-digits", checkpoint_path=pretrained,
-             freeze=1, train_images=64, val_fraction=0.1, progress=False)
+    finetune(config("finetune", epochs=1, lr=0.1), out, "resnet-sgd", DIGITS_64, checkpoint_path=pretrained,
+             freeze=1, progress=False)
     after = checkpoint.load_weights(out)
     frozen = [k for k in before if k.startswith(("conv1", "bn1", "layer1."))]
     trained = [k for k in before if k.startswith("layer3.") and "weight" in k]
@@ -81,10 +84,9 @@ def test_freeze_keeps_stem_and_first_stage_fixed(pretrained, tmp_path):
 
 
 def test_scratch_and_pretrained_share_the_setup(pretrained, tmp_path, capsys):
-    common = dict(train_images=64, val_fraction=0.1, progress=False)
-    a = finetune(config("finetune", epochs=1), tmp_path / "a", "resnet-sgd", "sklearn-digits",
-                 checkpoint_path=pretrained, **common)
-    b = finetune(config("finetune", epochs=1), tmp_path / "b", "resnet-sgd", "sklearn-digits", scratch=True, **common)
+    a = finetune(config("finetune", epochs=1), tmp_path / "a", "resnet-sgd", DIGITS_64, checkpoint_path=pretrained,
+                 progress=False)
+    b = finetune(config("finetune", epochs=1), tmp_path / "b", "resnet-sgd", DIGITS_64, scratch=True, progress=False)
     assert a["init"] == "checkpoint" and b["init"] == "scratch" and a["data"] == b["data"]
     assert a["parent"]["path"] == str(pretrained)
     result = main(["evaluate", "--checkpoint", str(tmp_path / "a"), "--data", "sklearn-digits", "--split", "val",

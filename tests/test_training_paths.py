@@ -11,7 +11,7 @@ import pytest
 from fdsl.progress import PlainProgress, bar
 from fdsl.train import augment, checkpoint
 from fdsl.train.recipes import recipe_config
-from fdsl.train.stages import finetune, pretrain
+from fdsl.train.stages import FinetuneData, finetune, pretrain
 from helpers import run_cli
 
 RENDER = {"size": "20", "points": "600", "patches": "2"}
@@ -41,8 +41,8 @@ def test_vit_fine_tuned_at_another_size_and_drop_path(vit_run, tmp_path):
     out, _ = vit_run
     config = recipe_config("vit-small", "finetune", dict(epochs=1, batch_size=16, image_size=32, drop_path=0.2,
                                                          threads=1, mixup=0.0, cutmix=0.0))
-    meta = finetune(config, tmp_path / "ft", "vit-small", "sklearn-digits", checkpoint_path=out, train_images=64,
-                    val_fraction=0.1, progress=False)
+    meta = finetune(config, tmp_path / "ft", "vit-small", FinetuneData("sklearn-digits", train_images=64),
+                    checkpoint_path=out, progress=False)
     assert meta["model_kwargs"]["img_size"] == 32 and meta["model_kwargs"]["drop_path_rate"] == 0.2
     import timm
 

@@ -58,13 +58,14 @@ def run(args) -> int:
         return run_segmentation(args)
     if args.task != "classification":
         raise FdslError(f"unknown --task '{args.task}'; choose classification or segmentation")
-    from fdsl.train.stages import finetune
+    from fdsl.train.stages import FinetuneData, finetune
 
     config = config_from_args(args, "finetune")
-    meta = finetune(config, args.out, args.recipe, args.data, checkpoint_path=args.checkpoint, scratch=args.scratch,
-                    freeze=args.freeze, val=args.val, val_fraction=args.val_fraction, split_seed=args.split_seed,
-                    train_images=args.train_images, max_classes=args.max_classes, resume=args.resume,
-                    progress=not args.quiet, model_given=args.model is not None)
+    data = FinetuneData(args.data, val=args.val, val_fraction=args.val_fraction, split_seed=args.split_seed,
+                        train_images=args.train_images, max_classes=args.max_classes)
+    meta = finetune(config, args.out, args.recipe, data, checkpoint_path=args.checkpoint, scratch=args.scratch,
+                    freeze=args.freeze, resume=args.resume, progress=not args.quiet,
+                    model_given=args.model is not None)
     from fdsl.train.context import is_main_process
 
     metrics = meta.get("metrics", {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -95,14 +96,33 @@ def real_splits(data: str, val: str | None = None, val_fraction: float = 0.1, sp
     return train, held_out, description
 
 
-def finetune(config: TrainConfig, out: Path, recipe: str, data: str, checkpoint_path: Path | None = None,
-             scratch: bool = False, freeze: int | None = None, val: str | None = None, val_fraction: float = 0.1,
-             split_seed: int = 0, train_images: int | None = None, max_classes: int | None = None,
-             resume: bool = False, progress: bool = True, model_given: bool = False, **fit_options) -> dict:
-    """Fine-tune a pre-trained checkpoint (head replaced) or, with ``scratch``, the same model from random weights."""
+@dataclasses.dataclass(frozen=True)
+class FinetuneData:
+    """Which real images a fine-tuning trains and validates on (built once, from the command line or a script)."""
+
+    data: str                          # ImageFolder, zip, npz or a built-in name
+    val: str | None = None             # a validation set of its own, or None: a split of ``data``
+    val_fraction: float = 0.1          # of each class, when the split is carved from ``data``
+    split_seed: int = 0
+    train_images: int | None = None    # a fixed class-balanced subset of the training side
+    max_classes: int | None = None     # the first N classes only
+
+    def splits(self):
+        """(train, val, description), as ``real_splits`` makes them."""
+        return real_splits(self.data, self.val, self.val_fraction, self.split_seed, self.train_images,
+                           self.max_classes)
+
+
+def finetune(config: TrainConfig, out: Path, recipe: str, data: FinetuneData | str, checkpoint_path: Path | None = None,
+             scratch: bool = False, freeze: int | None = None, resume: bool = False, progress: bool = True,
+             model_given: bool = False, **fit_options) -> dict:
+    """Fine-tune a pre-trained checkpoint (head replaced) or, with ``scratch``, the same model from random weights.
+
+    ``data``: a FinetuneData, or just the dataset (a 10 % validation split carved with seed 0).
+    """
     if scratch == (checkpoint_path is not None):
         raise FdslError("give exactly one of --checkpoint DIR (fine-tune pre-trained weights) or --scratch")
-    train, held_out, description = real_splits(data, val, val_fraction, split_seed, train_images, max_classes)
+    train, held_out, description = (FinetuneData(data) if isinstance(data, str) else data).splits()
     return finetune_on(config, out, recipe, train, held_out, description, checkpoint_path, freeze=freeze,
                        resume=resume, progress=progress, model_given=model_given, **fit_options)
 
