@@ -72,6 +72,12 @@ def test_no_writable_numba_cache_falls_back_with_one_line(tmp_path):
     assert any((tmp_path / "tmp").glob("fdsl-numba-cache-*/*"))
 
 
+def default_ctrl_c() -> None:
+    """In the child: Ctrl-C does what it does at a terminal, even when these tests run as a background job
+    (a non-interactive shell starts background commands with SIGINT ignored, and that is inherited)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("moment", ["workers-starting", "rendering"])
 def test_ctrl_c_during_a_multi_worker_render_prints_one_line_and_exits_130(moment, tiny_catalog, tmp_path):
     out = tmp_path / "ds"
@@ -79,7 +85,7 @@ def test_ctrl_c_during_a_multi_worker_render_prints_one_line_and_exits_130(momen
                "--size", "256", "--points", "200000", "--patches", "10", "--workers", "2", "--quiet"]
     # A terminal's Ctrl-C goes to the whole foreground process group: the command and its workers.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=default_ctrl_c)
     try:
         deadline = time.monotonic() + 300
         # The manifest is written just before the pool starts; the workers then spend a second or two importing.
@@ -138,5 +144,6 @@ def test_a_ctrl_c_while_the_workers_start_is_not_lost(tmp_path):
     script = tmp_path / "start.py"
     script.write_text(CTRL_C_WHILE_THE_POOL_STARTS)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env,
+                          preexec_fn=default_ctrl_c)
     assert done.stdout.strip() == "interrupted", (done.stdout, done.stderr[-1000:])
