@@ -21,3 +21,23 @@ def digests(folder: Path, suffixes=(".png", ".ply", ".json", ".npz", ".npy")) ->
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(Path(folder).rglob("*"))
             if p.is_file() and p.suffix in suffixes and not p.name.startswith("manifest")}
+
+
+def kill_9_when(command: list, out, pattern: str, count: int) -> None:
+    """Start ``command``, kill -9 its whole process group once ``out`` holds ``count`` files matching ``pattern``."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while len(list(out.rglob(pattern))) < count:
+            assert process.poll() is None and time.monotonic() < deadline, "the run ended before the kill"
+            time.sleep(0.02)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)

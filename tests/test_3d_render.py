@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -19,7 +17,7 @@ from fdsl.seeding import rng_for
 from fdsl.specs import Shard
 from fdsl.writer import render_dataset
 from helpers import run_cli
-from helpers3d import digests, make_catalog3d
+from helpers3d import digests, kill_9_when, make_catalog3d
 
 VIEWS = dict(weights=25, views=3, size=48)
 
@@ -91,17 +89,7 @@ def test_kill_and_rerun_resumes_to_the_same_bytes(catalog3d, tmp_path):
     command = [sys.executable, "-m", "fdsl", "render", "fractal3d", "--params", str(catalog3d), "--seed", "3",
                "--weights", "49", "--views", "12", "--size", "48", "--quiet"]
     killed = tmp_path / "killed"
-    process = subprocess.Popen(command + ["--out", str(killed)], stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 300
-        while len(list(killed.rglob("*.png"))) < 200:
-            assert process.poll() is None and time.monotonic() < deadline, "the render ended before the kill"
-            time.sleep(0.02)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+    kill_9_when(command + ["--out", str(killed)], killed, "*.png", 200)
     partial = len(list(killed.rglob("*.png")))
     assert partial < 3 * 49 * 12
     code, _ = run_cli_resume(command + ["--out", str(killed)])

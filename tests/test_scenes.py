@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -21,7 +18,7 @@ from fdsl.scenes.writer import SceneSpec, write_scenes
 from fdsl.seeding import rng_for
 from fdsl.specs import Shard
 from helpers import run_cli
-from helpers3d import digests, make_catalog3d
+from helpers3d import digests, kill_9_when, make_catalog3d
 
 SMALL = SceneSettings(objects=6, extra_objects=2.0, room=8.0, object_points=300, iterations=2000, mix_points=400)
 
@@ -122,17 +119,7 @@ def test_kill_and_rerun_resumes_to_the_same_bytes(catalog3d, tmp_path):
     command = [sys.executable, "-m", "fdsl", "scenes", "--params", str(catalog3d), "--scenes", "60",
                "--object-points", "500", "--quiet"]
     killed = tmp_path / "killed"
-    process = subprocess.Popen(command + ["--out", str(killed)], stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 300
-        while len(list(killed.glob("scene_*.json"))) < 5:
-            assert process.poll() is None and time.monotonic() < deadline, "the run ended before the kill"
-            time.sleep(0.02)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+    kill_9_when(command + ["--out", str(killed)], killed, "scene_*.json", 5)
     assert len(list(killed.glob("scene_*.json"))) < 60
     assert subprocess.run(command + ["--out", str(killed)], capture_output=True, timeout=600).returncode == 0
     assert subprocess.run(command + ["--out", str(tmp_path / "clean")], capture_output=True, timeout=600).returncode == 0
