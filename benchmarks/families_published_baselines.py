@@ -44,20 +44,9 @@ def published_rcdb(p, rnd: random.Random) -> Image.Image:
     """RCDB: white canvas, each line moves every vertex by independent x and y noise, then V PIL lines."""
     image = Image.new("RGB", (SIZE, SIZE), (255, 255, 255))
     draw = ImageDraw.Draw(image)
-    angles = [2 * math.pi * k / p.vertices for k in range(p.vertices)]
-    xs = [math.cos(a) * p.radius * p.oval_x for a in angles]
-    ys = [math.sin(a) * p.radius * p.oval_y for a in angles]
-    for _ in range(p.lines):
-        grey = rnd.randint(0, 255)
-        for k, a in enumerate(angles):
-            nx = _pnoise1(rnd.uniform(0, 10000)) * 2 * p.noise - p.noise
-            ny = _pnoise1(rnd.uniform(0, 10000)) * 2 * p.noise - p.noise
-            xs[k] -= math.cos(a) * (nx - p.line_width)
-            ys[k] -= math.sin(a) * (ny - p.line_width)
+    for grey, polygon in _published_contours(p, p.centre_x, p.centre_y, rnd):
         for k in range(p.vertices):
-            j = (k + 1) % p.vertices
-            draw.line((p.centre_x + xs[k], p.centre_y + ys[k], p.centre_x + xs[j], p.centre_y + ys[j]),
-                      fill=(grey, grey, grey), width=1)
+            draw.line((*polygon[k], *polygon[(k + 1) % p.vertices]), fill=(grey, grey, grey), width=1)
     return image
 
 
