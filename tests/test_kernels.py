@@ -62,7 +62,8 @@ def test_later_patches_overwrite_earlier_ones_with_black(pad, channels):
     key = _overlapping_pair_key()
     canvas = np.zeros((size, size, channels), dtype=np.uint8)
     colours = np.full((1, channels), 127, dtype=np.uint8)
-    kernel.splat_patches(xs, ys, 3, 0.0, 1.0, 0.0, 1.0, pad, colours, np.uint64(key), canvas, np.empty(3, np.int32))
+    kernel.splat_patches(xs, ys, 3, 0.0, 1.0, 0.0, 1.0, pad, colours, np.uint64(key), canvas, np.empty(3, np.int32),
+                         np.empty(3, np.uint16))
     expected = _plain_patches(xs, ys, size, pad, key, channels)
     assert np.array_equal(canvas, expected)
     # The overwritten cell: lit by point 0, cleared by point 1.
@@ -76,7 +77,8 @@ def test_patch_render_of_a_real_chain_matches_the_plain_overwrite_loop():
     valid, *box = kernel.iterate(maps, cumulative, 3000, np.uint64(9), NO_UNIFORMS, xs, ys, scratch)
     assert valid == 3000
     canvas = np.zeros((64, 64, 1), dtype=np.uint8)
-    kernel.splat_patches(xs, ys, valid, *box, 6, GREY, np.uint64(4), canvas, scratch)
+    kernel.splat_patches(xs, ys, valid, *box, 6, GREY, np.uint64(4), canvas, scratch,
+                         np.empty(3000, np.uint16))
     assert np.array_equal(canvas, _plain_patches(xs, ys, 64, 6, 4))
 
 
@@ -163,3 +165,11 @@ def test_many_maps_use_the_general_choice_path():
     kernel.choose_maps(cumulative, 999, np.uint64(5), NO_UNIFORMS, choices)
     uniforms = np.array([int(kernel.choice_draw(np.uint64(5), t)) / 2**31 for t in range(999)])
     assert list(choices) == [min(int(np.searchsorted(cumulative, u)), 8) for u in uniforms]
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 1000])
+def test_the_mask_pass_gives_patch_mask_of_every_point(n):
+    masks = np.zeros(n + 1, dtype=np.uint16)
+    kernel.patch_masks(np.uint64(23), n, masks)
+    assert [int(m) for m in masks[:n]] == [int(kernel.patch_mask(np.uint64(23), t)) for t in range(n)]
+    assert masks[n] == 0  # nothing past n is written

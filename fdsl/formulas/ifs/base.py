@@ -25,7 +25,7 @@ from fdsl.errors import FdslError
 from fdsl.formulas.base import Formula, Settings, option
 from fdsl.formulas.ifs.maps import cumulative_probabilities, read_ifs_csv, write_ifs_csv
 from fdsl.kernels.numba import ifs as kernel
-from fdsl.kernels.numba.workspace import chain_arrays
+from fdsl.kernels.numba.workspace import chain_arrays, mask_scratch
 
 DRAW_MODES = ("point-gray", "point-color", "patch-gray", "patch-color")
 COMPAT_MODES = ("none", "official")
@@ -119,7 +119,7 @@ def render_system(maps, probabilities, settings: IFSCanvasSettings, chain_key, m
     canvas = np.zeros((settings.size, settings.size, colours.shape[1]), dtype=np.uint8)
     if settings.patch_mode:
         kernel.splat_patches(xs, ys, valid, x0, x1, y0, y1, settings.pad, colours, np.uint64(mask_key), canvas,
-                             choices)
+                             choices, mask_scratch(valid))
     else:
         kernel.splat_points(xs, ys, valid, x0, x1, y0, y1, settings.pad, colours, canvas, choices)
     # The published renderer draws with y growing downwards, then flips the canvas (y up).

@@ -4,12 +4,14 @@ Arrays in, arrays out: these functions know nothing about categories, files or
 formulas.  Per image:
 
 1. ``iterate``: run the chain (a lean loop: the x, y dependency is the only
-   latency, so the map choice of each step is drawn inside it, off that path;
-   compat sequences and many-map systems take theirs from a vectorised pass),
-   then find the first divergent point and the bounding box of the kept points;
+   latency, so the map choice of each step is drawn inside it, off that path,
+   by a table lookup on the draw's top bits; divergence is read off the box,
+   not checked per step; compat sequences and many-map systems take their
+   choices from a vectorised pass), then find the first divergent point and
+   the bounding box of the kept points;
 2. ``splat_*``: a vectorised pass turns points into pixel indices with the
-   per-axis rescale of the published code, then a store pass writes them
-   (single pixels or random 3x3 patches).
+   per-axis rescale of the published code, another draws the patch masks,
+   then a store pass writes them (single pixels or random 3x3 patches).
 
 Randomness inside kernels is counter-based: SplitMix64 of (key, t // 2) gives
 two draws, used by steps (or points) 2k and 2k+1: 31-bit draws for the map
@@ -47,6 +49,7 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 _S33 = np.uint64(33)
 _ONE = np.uint64(1)
 _TWO_POW_31 = 2147483648.0
+_511 = np.uint64(511)
 # No 31-bit draw exceeds it: pads the unrolled comparison for systems with few maps.
 _NEVER = np.int32(2**31 - 1)
 # The 4-byte read-modify-write of a patch row is only valid where memory is little-endian.
@@ -176,14 +179,52 @@ def _run_chain(maps, n_points, choices, xs, ys, box):
     return n_points, False
 
 
-@njit(cache=True, nogil=True)
-def _run_chain_drawing(maps, n_points, thresholds, key, xs, ys, box):
-    """``_run_chain`` with the map of each step drawn inside the loop, exactly as ``choose_maps`` draws it
-    (at most FAST_CHOICE_MAPS maps, no compat sequence).
+# The map choice of the in-loop chain: a table lookup on the top bits of the 31-bit draw, then a compare or two.
+CHOICE_BUCKET_BITS = 10
+_BUCKET_SHIFT = np.uint32(31 - CHOICE_BUCKET_BITS)
 
-    The chain is latency-bound on x, y; the hash and comparisons of the draws are off that
+
+@njit(cache=True, nogil=True)
+def choice_table(thresholds):
+    """(table, padded): the map of each draw is ``j = table[m >> shift]``, then ``j += 1`` while ``m > padded[j]``.
+
+    table[b] is the map of the lowest draw of bucket b (the number of thresholds below it), so the
+    walk only crosses the thresholds inside the bucket: none for almost every draw, which makes the
+    branch predictable.  padded ends with a threshold no draw exceeds, so the walk always stops.
+    The result is the map ``_count_above`` gives, for every draw.
+    """
+    n_buckets = 1 << CHOICE_BUCKET_BITS
+    padded = np.full(thresholds.shape[0] + 1, _NEVER, dtype=np.int32)
+    padded[:thresholds.shape[0]] = thresholds
+    table = np.empty(n_buckets, dtype=np.uint8)
+    j = 0
+    for bucket in range(n_buckets):
+        lowest = np.int32(bucket << (31 - CHOICE_BUCKET_BITS))
+        while lowest > padded[j]:
+            j += 1
+        table[bucket] = j
+    return table, padded
+
+
+@njit(inline="always")
+def _table_choice(m, table, padded):
+    j = np.int32(table[np.uint32(m) >> _BUCKET_SHIFT])
+    while m > padded[j]:
+        j += 1
+    return j
+
+
+@njit(cache=True, nogil=True)
+def _run_chain_drawing(maps, n_points, table, padded, key, xs, ys, box):
+    """``_run_chain`` with the map of each step drawn inside the loop, exactly as ``choose_maps`` draws it
+    (at most FAST_CHOICE_MAPS maps, no compat sequence; finite maps).
+
+    The chain is latency-bound on x, y; the hash and the table choice of the draws are off that
     path and fill cycles the chain waits anyway, where a separate pass over them cost extra.
-    One hash serves two steps.  It runs to the end (a divergent chain is cut by ``iterate``).
+    One hash serves two steps.  It runs to the end (a divergent chain is cut by ``iterate``) and
+    checks nothing per step: with finite maps the first non-finite value is an overflow to +-inf,
+    never a NaN (that needs an inf first), and any point past DIVERGENCE_LIMIT, inf included, widens
+    the box past it; so the box alone tells whether the chain diverged.
     Returns (points computed, diverged).
     """
     a = maps[:, 0].copy()
@@ -192,17 +233,15 @@ def _run_chain_drawing(maps, n_points, thresholds, key, xs, ys, box):
     d = maps[:, 3].copy()
     e = maps[:, 4].copy()
     f = maps[:, 5].copy()
-    t0, t1, t2, t3, t4, t5 = thresholds[0], thresholds[1], thresholds[2], thresholds[3], thresholds[4], thresholds[5]
     x = 0.0
     y = 0.0
     xs[0] = 0.0
     ys[0] = 0.0
     xmin = xmax = ymin = ymax = 0.0
-    finite = True
     for pair in range((n_points - 1) // 2):
         h = mix64(key, pair)  # the draws of steps 2 pair + 1 (high half) and 2 pair + 2 (low half)
-        j0 = _count_above(np.int32(h >> _S33), t0, t1, t2, t3, t4, t5)
-        j1 = _count_above(np.int32((h & _LOW32) >> _ONE), t0, t1, t2, t3, t4, t5)
+        j0 = _table_choice(np.int32(h >> _S33), table, padded)
+        j1 = _table_choice(np.int32((h & _LOW32) >> _ONE), table, padded)
         nx = a[j0] * x + b[j0] * y + e[j0]
         y = c[j0] * x + d[j0] * y + f[j0]
         x = nx
@@ -212,7 +251,6 @@ def _run_chain_drawing(maps, n_points, thresholds, key, xs, ys, box):
         xmax = x if x > xmax else xmax
         ymin = y if y < ymin else ymin
         ymax = y if y > ymax else ymax
-        finite &= (abs(x) <= DIVERGENCE_LIMIT) & (abs(y) <= DIVERGENCE_LIMIT)
         nx = a[j1] * x + b[j1] * y + e[j1]
         y = c[j1] * x + d[j1] * y + f[j1]
         x = nx
@@ -222,10 +260,9 @@ def _run_chain_drawing(maps, n_points, thresholds, key, xs, ys, box):
         xmax = x if x > xmax else xmax
         ymin = y if y < ymin else ymin
         ymax = y if y > ymax else ymax
-        finite &= (abs(x) <= DIVERGENCE_LIMIT) & (abs(y) <= DIVERGENCE_LIMIT)
     if n_points % 2 == 0:  # an odd number of steps: the last one alone
         t = n_points - 1
-        j = _count_above(choice_draw(key, t - 1), t0, t1, t2, t3, t4, t5)
+        j = _table_choice(choice_draw(key, t - 1), table, padded)
         nx = a[j] * x + b[j] * y + e[j]
         y = c[j] * x + d[j] * y + f[j]
         x = nx
@@ -235,12 +272,13 @@ def _run_chain_drawing(maps, n_points, thresholds, key, xs, ys, box):
         xmax = x if x > xmax else xmax
         ymin = y if y < ymin else ymin
         ymax = y if y > ymax else ymax
-        finite &= (abs(x) <= DIVERGENCE_LIMIT) & (abs(y) <= DIVERGENCE_LIMIT)
     box[0] = xmin
     box[1] = xmax
     box[2] = ymin
     box[3] = ymax
-    return n_points, not finite
+    inside = (-xmin <= DIVERGENCE_LIMIT) & (xmax <= DIVERGENCE_LIMIT) & (-ymin <= DIVERGENCE_LIMIT) \
+        & (ymax <= DIVERGENCE_LIMIT)
+    return n_points, not inside
 
 
 @njit(cache=True, nogil=True)
@@ -252,8 +290,9 @@ def iterate(maps, cumulative, n_points, key, fixed_uniforms, xs, ys, choices):
     Returns the number of valid points (divergence truncates) and their bounding box.
     """
     box = np.zeros(4)
-    if fixed_uniforms.shape[0] == 0 and cumulative.shape[0] - 1 < FAST_CHOICE_MAPS:
-        computed, diverged = _run_chain_drawing(maps, n_points, integer_thresholds(cumulative), key, xs, ys, box)
+    if fixed_uniforms.shape[0] == 0 and cumulative.shape[0] - 1 < FAST_CHOICE_MAPS and np.isfinite(maps).all():
+        table, padded = choice_table(integer_thresholds(cumulative))
+        computed, diverged = _run_chain_drawing(maps, n_points, table, padded, key, xs, ys, box)
     else:
         choose_maps(cumulative, n_points - 1, key, fixed_uniforms, choices)
         computed, diverged = _run_chain(maps, n_points, choices, xs, ys, box)
@@ -341,7 +380,7 @@ def splat_points(xs, ys, valid, xmin, xmax, ymin, ymax, pad, colours, canvas, in
 @njit(inline="always")
 def patch_mask(mask_key, t):
     """Point t's 3x3 mask, uniform in 1..511 (never empty), from the 32-bit draw (mask_key, t)."""
-    return np.uint32(((draw32(mask_key, t) * np.uint64(511)) >> _S32) + np.uint64(1))
+    return np.uint32(((draw32(mask_key, t) * _511) >> _S32) + _ONE)
 
 
 @intrinsic
@@ -385,19 +424,35 @@ def _grey_patch_rows(value):
 
 
 @njit(cache=True, nogil=True)
-def splat_patches(xs, ys, valid, xmin, xmax, ymin, ymax, pad, colours, mask_key, canvas, indices):
+def patch_masks(mask_key, n, masks):
+    """masks[t] = patch_mask(mask_key, t) for t < n, one hash per two points.
+
+    A pass of its own: the splat loop is bound by its memory writes, and the hashes inside it
+    cost more than this pass and the 2-byte read per point together.
+    """
+    for pair in range(n // 2):
+        h = mix64(mask_key, pair)  # draw32 of points 2 pair (high half) and 2 pair + 1 (low half)
+        masks[2 * pair] = np.uint16((((h >> _S32) * _511) >> _S32) + _ONE)
+        masks[2 * pair + 1] = np.uint16((((h & _LOW32) * _511) >> _S32) + _ONE)
+    if n & 1:
+        masks[n - 1] = np.uint16(patch_mask(mask_key, n - 1))
+
+
+@njit(cache=True, nogil=True)
+def splat_patches(xs, ys, valid, xmin, xmax, ymin, ymax, pad, colours, mask_key, canvas, indices, masks):
     """A random 3x3 patch per point, top-left corner at (col + 1, row + 1).
 
     Each point's 9-bit mask is read row-major, most significant bit first; set
     cells take the point's colour, clear cells are written black, so later
     patches overwrite earlier ones (as the published PIL paste does).
-    indices: int32 scratch of at least ``valid`` entries.
+    indices: int32 and masks: uint16 scratch of at least ``valid`` entries.
     """
     height = canvas.shape[0]
     width = canvas.shape[1]
     channels = canvas.shape[2]
     n_colours = colours.shape[0]
     pixel_indices(xs, ys, valid, xmin, xmax, ymin, ymax, width, height, pad, 1, indices)
+    patch_masks(mask_key, valid, masks)
     flat = canvas.reshape(-1)
     # The hot path: grey, and pad >= 5 so that every patch row plus one byte stays inside
     # its row: each patch row is then one 4-byte read-modify-write that keeps the 4th byte.
@@ -406,7 +461,7 @@ def splat_patches(xs, ys, valid, xmin, xmax, ymin, ymax, pad, colours, mask_key,
         keep = np.uint32(0xFF000000)
         w = np.uint32(width)
         for t in range(valid):
-            mask = patch_mask(mask_key, t)
+            mask = np.uint32(masks[t])
             i = np.uint32(indices[t])
             _store_u32(flat, i, (_load_u32(flat, i) & keep) | rows[mask >> np.uint32(6)])
             i += w
@@ -415,7 +470,7 @@ def splat_patches(xs, ys, valid, xmin, xmax, ymin, ymax, pad, colours, mask_key,
             _store_u32(flat, i, (_load_u32(flat, i) & keep) | rows[mask & np.uint32(7)])
         return
     for t in range(valid):
-        mask = patch_mask(mask_key, t)
+        mask = np.uint32(masks[t])
         i = indices[t]
         if i < 0:
             continue

@@ -24,6 +24,14 @@ def chain_arrays(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return arrays
 
 
+def mask_scratch(n: int) -> np.ndarray:
+    """A uint16 array of at least n entries (one 3x3 patch mask per point); the contents are garbage."""
+    masks = getattr(_local, "masks", None)
+    if masks is None or masks.shape[0] < n:
+        masks = _local.masks = np.empty(n, dtype=np.uint16)
+    return masks
+
+
 def square_scratch(size: int) -> np.ndarray:
     """A (size, size) uint8 array; the contents are garbage."""
     scratch = getattr(_local, "scratch", None)
