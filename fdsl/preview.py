@@ -23,7 +23,7 @@ def _thumbnail(image: Image.Image, tile: int) -> Image.Image:
 
 def rows_from_dataset(folder: Path, rows: int, columns: int) -> list[tuple[str, list[Image.Image]]]:
     """The first ``columns`` images (evenly spread) of the first ``rows`` class folders."""
-    from fdsl.realdata import IMAGE_SUFFIXES  # the one list of image file types fdsl reads
+    from fdsl.imagefiles import IMAGE_SUFFIXES
 
     classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     out = []

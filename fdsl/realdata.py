@@ -22,9 +22,9 @@ import torchvision
 from PIL import Image
 
 from fdsl.errors import FdslError
+from fdsl.imagefiles import IMAGE_SUFFIXES, is_image_file
 from fdsl.seeding import rng_for
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}
 BUILTIN = ("sklearn-digits",)
 
 
@@ -71,11 +71,6 @@ def _check_classes(classes: list, where: str) -> None:
                         "point --data at an ImageFolder tree, a zip of one, or an .npz")
 
 
-def _is_image_file(path: str) -> bool:
-    name = os.path.basename(path)
-    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
-
-
 class FolderImages(LabelledImages, torchvision.datasets.ImageFolder):
     """torchvision's ImageFolder (ROOT/CLASS/IMAGE) with fdsl's one list of image types and its error contract.
 
@@ -86,7 +81,7 @@ class FolderImages(LabelledImages, torchvision.datasets.ImageFolder):
     def __init__(self, root: Path, transform=None):
         self.root = Path(root)
         torchvision.datasets.ImageFolder.__init__(self, str(self.root), transform=transform,
-                                                  is_valid_file=_is_image_file, allow_empty=True)
+                                                  is_valid_file=is_image_file, allow_empty=True)
         self.root = Path(root)  # torchvision keeps it as a string
         _check_classes(sorted({self.classes[t] for t in self.targets}), str(root))
         self.files = [Path(path) for path, _ in self.samples]

@@ -140,3 +140,21 @@ def test_published_categories_render_then_resume(tmp_path, capsys, official_subs
     code, _ = run_cli(capsys, "render", "fractal", "--params", official_subset, "--out", out, "--size", "48",
                       "--points", "3000", "--draw", "point-color", "--flips", "2", "--quiet")
     assert code == 0 and "nothing to do: all 150 images" in run_cli.stdout
+
+
+def test_preview_of_an_image_folder_does_not_import_torch(tmp_path):
+    """Looking at a folder of images is a file job: it must not pay the seconds of the torch import."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    for name in ("cat", "dog"):
+        (tmp_path / "ds" / name).mkdir(parents=True)
+        Image.new("RGB", (8, 8), (200, 10, 10)).save(tmp_path / "ds" / name / "a.png")
+    code = ("import sys; from fdsl.cli import main; code = main(['preview', sys.argv[1], '--out', sys.argv[2]]); "
+            "print(code, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ds"), str(tmp_path / "sheet.png")],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split()[-2:] == ["0", "False"], done.stdout + done.stderr
+    assert (tmp_path / "sheet.png").stat().st_size > 100

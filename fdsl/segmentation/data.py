@@ -17,8 +17,8 @@ from PIL import Image
 
 from fdsl.catalog import load_catalog, read_manifest
 from fdsl.errors import FdslError
-from fdsl.realdata import IMAGE_SUFFIXES
-from fdsl.segmentation.transforms import IGNORE_INDEX
+from fdsl.imagefiles import IMAGE_SUFFIXES
+from fdsl.segmentation import IGNORE_INDEX
 from fdsl.segmentation.writer import LAYOUT_FOLDERS, render_pair
 
 SPLIT_FOLDERS = {"training": "training", "validation": "validation"}

@@ -18,7 +18,7 @@ from PIL import Image
 from fdsl.catalog import load_catalog
 from fdsl.errors import FdslError
 from fdsl.formulas import create_formula
-from fdsl.segmentation.transforms import IGNORE_INDEX
+from fdsl.segmentation import IGNORE_INDEX
 
 GOLDEN = 0.618033988749895
 

@@ -14,7 +14,7 @@ import torch
 
 from fdsl.errors import FdslError
 from fdsl.segmentation import transforms
-from fdsl.segmentation.transforms import IGNORE_INDEX
+from fdsl.segmentation import IGNORE_INDEX
 from fdsl.train.loop import evaluation_batches
 
 LOSSES = ("ce", "ce+dice")

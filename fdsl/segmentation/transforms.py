@@ -14,7 +14,7 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-IGNORE_INDEX = 255
+from fdsl.segmentation import IGNORE_INDEX
 
 
 class JointTransform:

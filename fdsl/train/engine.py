@@ -172,7 +172,8 @@ def _epochs(run: Training, train_set, val_set, heldout_set, keyed, sampler, labe
             return sidecar
         metrics = {"train_loss": run.epoch_loss[0] / max(run.epoch_loss[1], 1)}
         run.epoch_loss = [0.0, 0]
-        if (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs:
+        evaluated = (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs
+        if evaluated:
             metrics.update(_epoch_metrics(run.model, train_set, val_set, heldout_set, config, ctx, progress, task))
         metrics["epoch_seconds"] = time.perf_counter() - started
         warning = diagnose.pretraining(metrics.get("heldout_top1"), epoch + 1, config.epochs, len(sidecar["classes"]))
@@ -184,7 +185,9 @@ def _epochs(run: Training, train_set, val_set, heldout_set, keyed, sampler, labe
             logs.append(folder, {"kind": "epoch", "step": run.step, "epoch": epoch, **metrics})
             tqdm.write(f"epoch {epoch + 1}/{config.epochs}: " + logs.summary(metrics))
         save(epoch + 1, metrics)
-        if ctx.main:
+        # Only when the accuracy curve gained a point: a matplotlib figure costs about as much as a short
+        # fine-tuning epoch (the demo's 20-epoch runs spent a quarter of their time drawing).
+        if ctx.main and evaluated:
             logs.plot({folder.name: folder}, folder / logs.CURVES,
                       title=f"{sidecar['model']} ({sidecar.get('stage', '')})")
         if stop_after_steps is not None and run.step >= stop_after_steps:
