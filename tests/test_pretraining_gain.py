@@ -172,8 +172,31 @@ def test_experiment_reports_every_seed_on_heldout(tmp_path, capsys):
     assert "heldout_top1" not in chosen["scratch"] and "heldout_top1" not in chosen["scratch"]["runs"][0]
 
 
+def test_stages_run_two_at_once_give_the_same_results_as_in_turn(tmp_path, capsys):
+    """--jobs 2: the scratch arm beside the pre-training, each stage in its own process, one thread each;
+    the runs are the same runs, so every number equals the one-at-a-time experiment's."""
+    argv = ["experiment", "reproduce", "--data", "sklearn-digits", "--categories", "4", "--render-size", "16",
+            "--render-options", "points=500,patches=1", "--instances", "4", "--image-size", "16",
+            "--pretrain-epochs", "1", "--finetune-epochs", "1", "--batch-size", "16", "--train-images", "30",
+            "--seeds", "0,1", "--threads", "1", "--quiet", "--formula", "fractal",
+            "--search-options", "points=2000,size=64,fill_rate=0.1"]
+    reports = {}
+    for jobs in ("1", "2"):
+        code, err = run_cli(capsys, *argv, "--out", tmp_path / jobs, "--jobs", jobs)
+        assert code == 0, err
+        reports[jobs] = json.loads((tmp_path / jobs / "results.json").read_text())["results"]["sklearn-digits"]
+    for arm in ("pretrained", "scratch"):
+        for one, two in zip(reports["1"][arm]["runs"], reports["2"][arm]["runs"]):
+            assert (one["val_top1"], one["heldout_top1"]) == (two["val_top1"], two["heldout_top1"])
+    logs = sorted(p.name for p in (tmp_path / "2" / "logs").iterdir())
+    assert logs == ["pretrain.log", "sklearn-digits-pretrained-seed0.log", "sklearn-digits-pretrained-seed1.log",
+                    "sklearn-digits-scratch-seed0.log", "sklearn-digits-scratch-seed1.log"]
+    assert "epoch 1/1" in (tmp_path / "2" / "logs" / "pretrain.log").read_text()
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--seeds", "0,0"], "no repeats"),
+    (["--jobs", "0"], "--jobs must be at least 1"),
     (["--task", "counting"], "unknown --task"),
     (["--image-size", "30"], "not a multiple of the patch size"),
     (["--objects", "1-9", "--task", "multi-instance"], "only 4"),

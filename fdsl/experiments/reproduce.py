@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -56,7 +57,8 @@ class Plan:
     report_heldout: bool = True      # False while choosing settings: the held-out split is not even evaluated
     eval_every: int = 5
     workers: int = 0                 # DataLoader workers (0: the training process loads its own images)
-    threads: int = 0                 # torch threads (0: torch's default, one per core)
+    threads: int = 0                 # torch threads per stage (0: the cores shared out among the jobs)
+    jobs: int = 1                    # stages trained at once, each in its own process (fdsl.experiments.schedule)
 
     def seed_list(self) -> list[int]:
         try:
@@ -71,7 +73,7 @@ class Plan:
         """Every value checked before any work starts (search and pre-training take minutes)."""
         self.seed_list()
         for name in ("categories", "render_size", "instances", "pretrain_epochs", "image_size", "finetune_epochs",
-                     "batch_size", "eval_every"):
+                     "batch_size", "eval_every", "jobs"):
             if getattr(self, name) < 1:
                 raise FdslError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.render_size < self.image_size:
@@ -98,9 +100,15 @@ class Plan:
         resolve(self.model, self.image_size, 0.0)
         key_values(self.search_options), key_values(self.render_options)
 
+    def torch_threads(self) -> int:
+        """--threads, else with several jobs the cores shared out among them (0: torch's own default)."""
+        if self.threads or self.jobs <= 1:
+            return self.threads
+        return max(1, (os.cpu_count() or 1) // self.jobs)
+
     def stage_overrides(self, stage: str, seed: int) -> dict:
         common = dict(model=self.model, image_size=self.image_size, batch_size=self.batch_size, seed=seed,
-                      workers=self.workers, threads=self.threads, eval_every=self.eval_every)
+                      workers=self.workers, threads=self.torch_threads(), eval_every=self.eval_every)
         if stage == "pretrain":
             return dict(common, epochs=self.pretrain_epochs, lr=self.pretrain_lr,
                         crop_pct=self.image_size / self.render_size)
@@ -198,55 +206,87 @@ def _spread(values: list[float]) -> dict:
             "min": min(values), "max": max(values), "runs": values}
 
 
+_SPLITS: dict = {}
+
+
+def _cached_splits(name: str, spec: str, plan: Plan):
+    """``_splits``, opened once per process (every fine-tuning stage of a dataset shares them)."""
+    key = (name, spec, json.dumps(dataclasses.asdict(plan), sort_keys=True))
+    if key not in _SPLITS:
+        _SPLITS[key] = _splits(name, spec, plan)
+    return _SPLITS[key]
+
+
+def _pretrain_stage(plan: Plan, out: Path, catalog: Path, progress: bool) -> None:
+    from fdsl.train.stages import pretrain
+
+    config = recipe_config(plan.recipe, "pretrain", plan.stage_overrides("pretrain", plan.seed))
+    _stage(out / "pretrain", config, lambda resume: pretrain(
+        config, out / "pretrain", plan.recipe, params=catalog, formula=plan.formula,
+        render_options={**key_values(plan.render_options), "size": plan.render_size}, data_seed=plan.seed,
+        instances=plan.instances, render_once=True, task=plan.task, objects=plan.objects, colourise=plan.colourise,
+        resume=resume, progress=progress))
+
+
+def _finetune_stage(plan: Plan, name: str, spec: str, arm: str, seed: int, out: Path, scratch_out: Path | None,
+                    progress: bool) -> dict:
+    """One arm, one seed on one dataset: train (or find complete), then score on the held-out split."""
+    from fdsl.train.stages import evaluate_on, finetune_on
+
+    train, val, heldout, description = _cached_splits(name, spec, plan)
+    dataset_plan = dataclasses.replace(plan, finetune_batch=plan.finetune_batch or
+                                       DATASET_DEFAULTS.get(name, {}).get("finetune_batch", 0))
+    config = recipe_config(plan.recipe, "finetune", dataset_plan.stage_overrides("finetune", seed))
+    folder = Path(scratch_out or out) / _finetune_folder(name, arm, seed) if arm == "scratch" \
+        else out / _finetune_folder(name, arm, seed)
+    meta = _stage(folder, config, lambda resume: finetune_on(
+        config, folder, plan.recipe, train, val, description,
+        checkpoint_path=out / "pretrain" if arm == "pretrained" else None, resume=resume, progress=progress))
+    result = {"folder": str(folder), "seed": seed, "val_top1": meta["metrics"]["val_top1"]}
+    if plan.report_heldout:
+        result["heldout_top1"] = evaluate_on(folder, heldout, f"{name} held-out split", progress=progress)["top1"]
+    return result
+
+
+def _finetune_folder(name: str, arm: str, seed: int) -> str:
+    return f"finetune-{Path(name).stem}-{arm}-seed{seed}"
+
+
 def run(plan: Plan, datasets: list[str], out: Path, shared: Path, progress: bool = True,
         scratch_out: Path | None = None) -> dict:
     """Search, pre-train, fine-tune both arms on every dataset; results.json and the table's numbers.
 
     ``scratch_out``: where the scratch arm's runs live, when several experiments share it (Table 9).
+    With ``plan.jobs`` > 1 the stages run that many at once (fdsl.experiments.schedule): the scratch
+    arm does not wait for the pre-training.
     """
+    from fdsl.experiments.schedule import Stage, run_stages
     from fdsl.train import checkpoint, logs
-    from fdsl.train.stages import evaluate_on, finetune_on, pretrain
 
     plan.check()
     specs = {name: data_spec(name, shared) for name in datasets}
     # Every dataset is opened and split before any work: a bad size fails in seconds, not after pre-training.
-    splits = {name: _splits(name, spec, plan) for name, spec in specs.items()}
+    splits = {name: _cached_splits(name, spec, plan) for name, spec in specs.items()}
     out = ensure_writable_folder(Path(out))
     timings, results = {}, {}
     started = time.perf_counter()
     catalog = search(plan, out, progress)
     timings["search"] = time.perf_counter() - started
 
-    pre_config = recipe_config(plan.recipe, "pretrain", plan.stage_overrides("pretrain", plan.seed))
-    t = time.perf_counter()
-    _stage(out / "pretrain", pre_config, lambda resume: pretrain(
-        pre_config, out / "pretrain", plan.recipe, params=catalog, formula=plan.formula,
-        render_options={**key_values(plan.render_options), "size": plan.render_size}, data_seed=plan.seed,
-        instances=plan.instances, render_once=True, task=plan.task, objects=plan.objects, colourise=plan.colourise,
-        resume=resume, progress=progress))
-    timings["pretrain"] = time.perf_counter() - t
-
-    for name, (train, val, heldout, description) in splits.items():
-        arms = {}
-        dataset_plan = dataclasses.replace(plan, finetune_batch=plan.finetune_batch or
-                                           DATASET_DEFAULTS.get(name, {}).get("finetune_batch", 0))
-        for arm in ("pretrained", "scratch"):
-            runs = []
+    stages = [Stage("pretrain", _pretrain_stage, (plan, out, catalog, progress))]
+    for arm in ("scratch", "pretrained"):  # scratch first: it needs nothing, so it runs beside the pre-training
+        for name in splits:
             for seed in plan.seed_list():
-                config = recipe_config(plan.recipe, "finetune", dataset_plan.stage_overrides("finetune", seed))
-                base = Path(scratch_out or out) if arm == "scratch" else out
-                folder = base / f"finetune-{Path(name).stem}-{arm}-seed{seed}"
-                t = time.perf_counter()
-                meta = _stage(folder, config, lambda resume: finetune_on(
-                    config, folder, plan.recipe, train, val, description,
-                    checkpoint_path=out / "pretrain" if arm == "pretrained" else None, resume=resume,
-                    progress=progress))
-                timings[f"{name}-{arm}-seed{seed}"] = time.perf_counter() - t
-                run_result = {"folder": str(folder), "seed": seed, "val_top1": meta["metrics"]["val_top1"]}
-                if plan.report_heldout:
-                    scored = evaluate_on(folder, heldout, f"{name} held-out split", progress=progress)
-                    run_result["heldout_top1"] = scored["top1"]
-                runs.append(run_result)
+                stages.append(Stage(f"{Path(name).stem}-{arm}-seed{seed}", _finetune_stage,
+                                    (plan, name, specs[name], arm, seed, out, scratch_out, progress),
+                                    needs=("pretrain",) if arm == "pretrained" else ()))
+    outcomes = run_stages(stages, plan.jobs, out / "logs", progress)
+    timings.update({stage_name: seconds for stage_name, (_, seconds) in outcomes.items()})
+
+    for name, (_, _, _, description) in splits.items():
+        arms = {}
+        for arm in ("pretrained", "scratch"):
+            runs = [outcomes[f"{Path(name).stem}-{arm}-seed{seed}"][0] for seed in plan.seed_list()]
             arms[arm] = {"folders": [r["folder"] for r in runs], "runs": runs,
                          "val_top1": _spread([r["val_top1"] for r in runs]),
                          "train_size": description["train_size"], "val_size": description["val_size"],
