@@ -185,8 +185,8 @@ def _epochs(run: Training, train_set, val_set, heldout_set, keyed, sampler, labe
             logs.append(folder, {"kind": "epoch", "step": run.step, "epoch": epoch, **metrics})
             tqdm.write(f"epoch {epoch + 1}/{config.epochs}: " + logs.summary(metrics))
         save(epoch + 1, metrics)
-        # Only when the accuracy curve gained a point: a matplotlib figure costs about as much as a short
-        # fine-tuning epoch (the demo's 20-epoch runs spent a quarter of their time drawing).
+        # Only when the accuracy curve gained a point: a matplotlib figure takes a sizeable part of a short
+        # fine-tuning epoch (the demo's runs have 7 steps an epoch), and between evaluations nothing new is drawn.
         if ctx.main and evaluated:
             logs.plot({folder.name: folder}, folder / logs.CURVES,
                       title=f"{sidecar['model']} ({sidecar.get('stage', '')})")
