@@ -1,6 +1,7 @@
 """The FractalDB paper's Table 9 at CPU scale: the same small ViT pre-trained on each formula family, and scratch.
 
     .venv/bin/python benchmarks/table9_families.py --out runs/table9 [--families perlin,fractal,...] [plan flags]
+    .venv/bin/python benchmarks/table9_families.py --out runs/table9 --report    # the table of what is done
 
 Every row is ``fdsl experiment reproduce`` (``fdsl.experiments.reproduce``) with only the pre-training data
 changed: same model, recipe, budget, splits and fine-tuning seeds; the scratch arm is trained once and
@@ -39,34 +40,48 @@ def main() -> None:
     parser.add_argument("--families", default=",".join(FAMILIES), help=f"comma-separated: {', '.join(FAMILIES)}")
     parser.add_argument("--data", default="cifar10")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--report", action="store_true",
+                        help="train nothing: print the table of the families whose results.json is in --out")
     for field in dataclasses.fields(experiment.Plan):
         if field.name not in ("formula",):
             parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=None)
     args = parser.parse_args()
     base = {f.name: getattr(args, f.name) for f in dataclasses.fields(experiment.Plan)
             if f.name != "formula" and getattr(args, f.name) is not None}
-    rows = {}
-    for family in args.families.split(","):
-        options = dict(FAMILIES[family])
-        plan = dataclasses.replace(experiment.Plan(), **{"formula": family, **options, **base})
-        report = experiment.run(plan, [args.data], args.out / family, shared_data_dir(), progress=not args.quiet,
-                                scratch_out=args.out / "scratch")
-        rows[family] = report
+    unknown = sorted(set(args.families.split(",")) - set(FAMILIES))
+    if unknown:
+        parser.error(f"unknown families {', '.join(unknown)}; choose from {', '.join(FAMILIES)}")
+    if not args.report:
+        for family in args.families.split(","):
+            options = dict(FAMILIES[family])
+            plan = dataclasses.replace(experiment.Plan(), **{"formula": family, **options, **base})
+            experiment.run(plan, [args.data], args.out / family, shared_data_dir(), progress=not args.quiet,
+                           scratch_out=args.out / "scratch")
+    # The table holds every family finished under --out, not only this invocation's: runs of disjoint
+    # family lists (one per core) add up to one table.
+    rows = {family: json.loads((args.out / family / "results.json").read_text()) for family in FAMILIES
+            if (args.out / family / "results.json").is_file()}
+    if not rows:
+        parser.exit(2, f"table9_families: no family has finished under {args.out}\n")
     print(table(rows, args.data))
     (args.out / "table9.json").write_text(json.dumps(rows, indent=2) + "\n")
 
 
 def table(rows: dict, data: str) -> str:
     split = "heldout_top1"
-    lines = ["| pre-training | accuracy on unseen formula images | top-1 (held-out, mean ± sd) | vs scratch |",
-             "|---|---|---|---|"]
+    lines = ["| pre-training | accuracy on unseen formula images | top-1 (held-out, mean ± sd) | vs scratch, mean "
+             "(per seed) |", "|---|---|---|---|"]
     scratch = next(iter(rows.values()))["results"][data]["scratch"][split]
     lines.append(f"| scratch | – | {scratch['mean']:.2f} ± {scratch['sd']:.2f} | – |")
     for family, report in rows.items():
-        pre = report["results"][data]["pretrained"][split]
+        arms = report["results"][data]
+        if arms["scratch"][split]["runs"] != scratch["runs"]:  # every row must share one scratch arm
+            raise SystemExit(f"table9_families: {family}'s scratch arm differs from the first row's; rerun it")
+        pre = arms["pretrained"][split]
+        gains = [p - s for p, s in zip(pre["runs"], scratch["runs"])]
         learned = (report.get("pretrain") or {}).get("heldout_top1", float("nan"))
         lines.append(f"| {family} | {learned:.1f} % | {pre['mean']:.2f} ± {pre['sd']:.2f} | "
-                     f"{pre['mean'] - scratch['mean']:+.2f} |")
+                     f"{sum(gains) / len(gains):+.2f} ({min(gains):+.1f} to {max(gains):+.1f}) |")
     return "\n".join(lines)
 
 

@@ -201,6 +201,8 @@ def test_stages_run_two_at_once_give_the_same_results_as_in_turn(tmp_path, capsy
     (["--image-size", "30"], "not a multiple of the patch size"),
     (["--objects", "1-9", "--task", "multi-instance"], "only 4"),
     (["--render-size", "16"], "smaller than --image-size"),
+    (["--view-size", "50"], "--view-size 50 must lie between --image-size 32 and --render-size 40"),
+    (["--view-size", "20"], "must lie between"),
     (["--heldout-images", "0.7", "--val-images", "0.5"], "leave training images"),
 ])
 def test_experiment_bad_input_is_refused_before_any_work(tmp_path, capsys, extra, message):
@@ -217,3 +219,27 @@ def test_pretrain_cli_refuses_bad_task_options(catalog, tmp_path, capsys):
     assert_one_line_error(*run_cli(capsys, *base, "--task", "multi-instance", "--objects", "2-7"), "only 4")
     assert_one_line_error(*run_cli(capsys, *base, "--image-size", "30"), "patch size 4")
     assert not (tmp_path / "p").exists()
+
+
+def test_view_size_resizes_large_renders_before_the_crop():
+    """--render-size 128 --view-size 40: the 32-px crop is taken from the render shrunk to 40 px (the whole
+    shape), not cut out of the 128-px render (a quarter of it)."""
+    from PIL import Image
+
+    from fdsl.experiments.reproduce import Plan
+    from fdsl.train.augment import eval_transform, train_transform
+    from fdsl.train.recipes import recipe_config
+
+    def first_resize(plan):
+        config = recipe_config(plan.recipe, "pretrain", plan.stage_overrides("pretrain", 0))
+        return config, train_transform(config).transforms[0].size
+
+    assert first_resize(Plan())[1] == 40  # the default: 40-px renders, no resize
+    assert first_resize(Plan(render_size=128))[1] == 128  # no view size: a crop of a quarter of the render
+    config, side = first_resize(Plan(render_size=128, view_size=40))
+    assert side == 40
+    image = Image.new("RGB", (128, 128))
+    image.paste((255, 255, 255), (0, 0, 64, 128))  # left half white
+    view = eval_transform(config)(image)
+    assert view.shape == (3, 32, 32)
+    assert view[0, :, :12].min() > 0 and view[0, :, -12:].max() < 0  # both halves are in the 32-px view

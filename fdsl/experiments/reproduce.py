@@ -35,6 +35,8 @@ class Plan:
     search_seed: int = 1
     search_options: str = ""         # the family's search settings, KEY=VALUE,... (e.g. sampler=sigma)
     render_size: int = 40            # rendered side; the 32-px random crop is 80 % of it
+    view_size: int = 0               # side the renders are resized to before that crop (0: render_size, no resize):
+                                     # render large, train small, as the published 362-px renders feed 224-px crops
     render_options: str = ""         # other render settings, KEY=VALUE,... (e.g. points=20000)
     instances: int = 100             # images per category, rendered once
     task: str = "classification"     # or multi-instance (Anderson & Farrell)
@@ -78,6 +80,9 @@ class Plan:
                 raise FdslError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.render_size < self.image_size:
             raise FdslError(f"--render-size {self.render_size} is smaller than --image-size {self.image_size}")
+        if self.view_size and not self.image_size <= self.view_size <= self.render_size:
+            raise FdslError(f"--view-size {self.view_size} must lie between --image-size {self.image_size} and "
+                            f"--render-size {self.render_size} (or be 0: no resize)")
         for name in ("val_images", "heldout_images", "max_classes", "workers", "threads", "train_images",
                      "finetune_batch"):
             if getattr(self, name) < 0:
@@ -111,7 +116,7 @@ class Plan:
                       workers=self.workers, threads=self.torch_threads(), eval_every=self.eval_every)
         if stage == "pretrain":
             return dict(common, epochs=self.pretrain_epochs, lr=self.pretrain_lr,
-                        crop_pct=self.image_size / self.render_size)
+                        crop_pct=self.image_size / (self.view_size or self.render_size))
         return dict(common, epochs=self.finetune_epochs, lr=self.finetune_lr, layer_decay=self.layer_decay,
                     batch_size=self.finetune_batch or self.batch_size)
 
