@@ -257,6 +257,51 @@ def _finetune_folder(name: str, arm: str, seed: int) -> str:
     return f"finetune-{Path(name).stem}-{arm}-seed{seed}"
 
 
+@dataclasses.dataclass
+class Prepared:
+    """An experiment searched and split, with its stages not yet run: several can be scheduled together
+    (Table 9 runs every family's stages in one pool, the scratch arm's once)."""
+
+    plan: Plan
+    out: Path
+    splits: dict
+    stages: list
+    prefix: str
+    started: float
+    timings: dict
+
+
+def prepare(plan: Plan, datasets: list[str], out: Path, shared: Path, progress: bool = True,
+            scratch_out: Path | None = None, prefix: str = "") -> Prepared:
+    """Check the plan, open and split every dataset, search the catalog; the stages to run.
+
+    Stage names start with ``prefix`` except the scratch arm's, which a shared ``scratch_out`` makes the
+    same stage for every experiment that names it.
+    """
+    from fdsl.experiments.schedule import Stage
+
+    plan.check()
+    specs = {name: data_spec(name, shared) for name in datasets}
+    # Every dataset is opened and split before any work: a bad size fails in seconds, not after pre-training.
+    splits = {name: _cached_splits(name, spec, plan) for name, spec in specs.items()}
+    out = ensure_writable_folder(Path(out))
+    started = time.perf_counter()
+    catalog = search(plan, out, progress)
+    timings = {"search": time.perf_counter() - started}
+    stages = [Stage(f"{prefix}pretrain", _pretrain_stage, (plan, out, catalog, progress))]
+    for arm in ("scratch", "pretrained"):  # scratch first: it needs nothing, so it runs beside the pre-training
+        for name in splits:
+            for seed in plan.seed_list():
+                stages.append(Stage(_stage_name(prefix, name, arm, seed), _finetune_stage,
+                                    (plan, name, specs[name], arm, seed, out, scratch_out, progress),
+                                    needs=(f"{prefix}pretrain",) if arm == "pretrained" else ()))
+    return Prepared(plan, out, splits, stages, prefix, started, timings)
+
+
+def _stage_name(prefix: str, name: str, arm: str, seed: int) -> str:
+    return f"{'' if arm == 'scratch' else prefix}{Path(name).stem}-{arm}-seed{seed}"
+
+
 def run(plan: Plan, datasets: list[str], out: Path, shared: Path, progress: bool = True,
         scratch_out: Path | None = None) -> dict:
     """Search, pre-train, fine-tune both arms on every dataset; results.json and the table's numbers.
@@ -265,33 +310,24 @@ def run(plan: Plan, datasets: list[str], out: Path, shared: Path, progress: bool
     With ``plan.jobs`` > 1 the stages run that many at once (fdsl.experiments.schedule): the scratch
     arm does not wait for the pre-training.
     """
-    from fdsl.experiments.schedule import Stage, run_stages
+    from fdsl.experiments.schedule import run_stages
+
+    prepared = prepare(plan, datasets, out, shared, progress, scratch_out)
+    return finish(prepared, run_stages(prepared.stages, plan.jobs, prepared.out / "logs", progress))
+
+
+def finish(prepared: Prepared, outcomes: dict) -> dict:
+    """results.json from the finished stages ({name: (result, seconds)}); returns the report."""
     from fdsl.train import checkpoint, logs
 
-    plan.check()
-    specs = {name: data_spec(name, shared) for name in datasets}
-    # Every dataset is opened and split before any work: a bad size fails in seconds, not after pre-training.
-    splits = {name: _cached_splits(name, spec, plan) for name, spec in specs.items()}
-    out = ensure_writable_folder(Path(out))
-    timings, results = {}, {}
-    started = time.perf_counter()
-    catalog = search(plan, out, progress)
-    timings["search"] = time.perf_counter() - started
-
-    stages = [Stage("pretrain", _pretrain_stage, (plan, out, catalog, progress))]
-    for arm in ("scratch", "pretrained"):  # scratch first: it needs nothing, so it runs beside the pre-training
-        for name in splits:
-            for seed in plan.seed_list():
-                stages.append(Stage(f"{Path(name).stem}-{arm}-seed{seed}", _finetune_stage,
-                                    (plan, name, specs[name], arm, seed, out, scratch_out, progress),
-                                    needs=("pretrain",) if arm == "pretrained" else ()))
-    outcomes = run_stages(stages, plan.jobs, out / "logs", progress)
-    timings.update({stage_name: seconds for stage_name, (_, seconds) in outcomes.items()})
-
-    for name, (_, _, _, description) in splits.items():
+    plan, out = prepared.plan, prepared.out
+    timings = dict(prepared.timings)
+    timings.update({stage.name: outcomes[stage.name][1] for stage in prepared.stages})
+    results = {}
+    for name, (_, _, _, description) in prepared.splits.items():
         arms = {}
         for arm in ("pretrained", "scratch"):
-            runs = [outcomes[f"{Path(name).stem}-{arm}-seed{seed}"][0] for seed in plan.seed_list()]
+            runs = [outcomes[_stage_name(prepared.prefix, name, arm, seed)][0] for seed in plan.seed_list()]
             arms[arm] = {"folders": [r["folder"] for r in runs], "runs": runs,
                          "val_top1": _spread([r["val_top1"] for r in runs]),
                          "train_size": description["train_size"], "val_size": description["val_size"],
@@ -304,7 +340,7 @@ def run(plan: Plan, datasets: list[str], out: Path, shared: Path, progress: bool
                   out / f"comparison-{Path(name).stem}.png",
                   title=f"{plan.model} fine-tuned on {name} (seed {first}; validation split)")
         results[name] = arms
-    timings["total"] = time.perf_counter() - started
+    timings["total"] = time.perf_counter() - prepared.started
     previous = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else {}
     pre_meta = checkpoint.read_meta(out / "pretrain")
     report = {"plan": dataclasses.asdict(plan), "results": {**previous.get("results", {}), **results},
