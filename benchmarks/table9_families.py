@@ -31,8 +31,9 @@ FAMILIES = {
                          "task": "multi-instance", "objects": "1-3"},
     "rcdb": {"formula": "rcdb"},
     "visual-atom": {"formula": "visual-atom"},
-    "onepfrac": {"formula": "onepfrac", "render_options": "points=20000"},
-    "ofdb": {"formula": "ofdb", "render_options": "points=20000", "instances": 1},
+    # One image per category (the families' own definition), shown 100 times an epoch: the same budget.
+    "onepfrac": {"formula": "onepfrac", "render_options": "points=20000", "instances": 1, "repeat": 100},
+    "ofdb": {"formula": "ofdb", "render_options": "points=20000", "instances": 1, "repeat": 100},
 }
 
 

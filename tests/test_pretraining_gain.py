@@ -197,6 +197,7 @@ def test_stages_run_two_at_once_give_the_same_results_as_in_turn(tmp_path, capsy
 @pytest.mark.parametrize("extra, message", [
     (["--seeds", "0,0"], "no repeats"),
     (["--jobs", "0"], "--jobs must be at least 1"),
+    (["--repeat", "0"], "--repeat must be at least 1"),
     (["--task", "counting"], "unknown --task"),
     (["--image-size", "30"], "not a multiple of the patch size"),
     (["--objects", "1-9", "--task", "multi-instance"], "only 4"),

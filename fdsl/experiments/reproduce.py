@@ -39,6 +39,8 @@ class Plan:
                                      # render large, train small, as the published 362-px renders feed 224-px crops
     render_options: str = ""         # other render settings, KEY=VALUE,... (e.g. points=20000)
     instances: int = 100             # images per category, rendered once
+    repeat: int = 1                  # times an epoch shows each rendered image, augmented anew (OFDB, 1p-frac:
+                                     # 1 image per category x 100 keeps the budget of 100 images)
     task: str = "classification"     # or multi-instance (Anderson & Farrell)
     objects: str = "1-5"             # multi-instance: shapes per image
     colourise: bool = False          # tinted shapes on random colour backgrounds (Anderson & Farrell)
@@ -74,8 +76,8 @@ class Plan:
     def check(self) -> None:
         """Every value checked before any work starts (search and pre-training take minutes)."""
         self.seed_list()
-        for name in ("categories", "render_size", "instances", "pretrain_epochs", "image_size", "finetune_epochs",
-                     "batch_size", "eval_every", "jobs"):
+        for name in ("categories", "render_size", "instances", "repeat", "pretrain_epochs", "image_size",
+                     "finetune_epochs", "batch_size", "eval_every", "jobs"):
             if getattr(self, name) < 1:
                 raise FdslError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.render_size < self.image_size:
@@ -229,8 +231,8 @@ def _pretrain_stage(plan: Plan, out: Path, catalog: Path, progress: bool) -> Non
     _stage(out / "pretrain", config, lambda resume: pretrain(
         config, out / "pretrain", plan.recipe, params=catalog, formula=plan.formula,
         render_options={**key_values(plan.render_options), "size": plan.render_size}, data_seed=plan.seed,
-        instances=plan.instances, render_once=True, task=plan.task, objects=plan.objects, colourise=plan.colourise,
-        resume=resume, progress=progress))
+        instances=plan.instances, render_once=True, repeat=plan.repeat, task=plan.task, objects=plan.objects,
+        colourise=plan.colourise, resume=resume, progress=progress))
 
 
 def _finetune_stage(plan: Plan, name: str, spec: str, arm: str, seed: int, out: Path, scratch_out: Path | None,
