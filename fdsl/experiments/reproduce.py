@@ -281,6 +281,8 @@ def prepare(plan: Plan, datasets: list[str], out: Path, shared: Path, progress: 
     same stage for every experiment that names it.
     """
     from fdsl.experiments.schedule import Stage
+    from fdsl.train import checkpoint  # noqa: F401 - torch first: without the training extras, the one-line
+    # error names torch (the recipe check below would name timm)
 
     plan.check()
     specs = {name: data_spec(name, shared) for name in datasets}
