@@ -392,10 +392,11 @@ def verdict(gains: list[float]) -> str:
     return f"pre-training {direction}: {mean:+.2f} ± {error:.2f} points (standard error over {len(gains)} seeds)"
 
 
-# `make demo`: no shared data, about three minutes on 2 cores (two stages at a time: the scratch arm trains
-# beside the pre-training).  A few labelled digits per class is the regime where pre-training matters.  Chosen on the digits' validation split (docs/pretraining-gain.md): 20 Perlin
-# categories at 6 epochs were learned to 43 % only and transferred negatively; 10 categories x 100 images at
-# 8 epochs reach 82 % and gave +8.1 on validation.
+# `make demo`: no shared data, under three minutes on 2 cores (two stages at a time: the scratch arm trains
+# beside the pre-training).  A few labelled digits per class is the regime where pre-training matters.
+# Chosen on the digits' validation split (docs/pretraining-gain.md): 20 Perlin categories at 6 epochs were
+# learned to 43 % only and transferred negatively; 10 categories x 100 images at 8 epochs reach 82 % and
+# gave +8.1 on validation.
 DEMO = Plan(categories=10, render_size=40, instances=100, pretrain_epochs=8, finetune_epochs=20, train_images=100,
             val_images=0.2, heldout_images=0.4, seeds="0,1,2", eval_every=5, batch_size=32, finetune_batch=16,
             jobs=2)
