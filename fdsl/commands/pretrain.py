@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+from fdsl.errors import FdslError
 from fdsl.segmentation.options import add_segmentation_arguments, task_from_args
 from fdsl.train.options import add_training_arguments, config_from_args, parse_key_values
 
@@ -43,6 +45,12 @@ def add_parser(verbs) -> None:
                         help="tint each shape with a random colour on a random colour background (Anderson & Farrell)")
     parser.add_argument("--heldout-per-category", type=int, default=10,
                         help="unseen formula images per category measured each epoch (default: 10)")
+    parser.add_argument("--learnability-check", action=argparse.BooleanOptionalAction, default=True,
+                        help="before training, measure how well learners that train nothing (pixel 1-NN, a ridge "
+                        "probe on the model's random features) tell the unseen images apart, so a pretext accuracy "
+                        "near chance can be blamed on the data or on the model (default: on; classification only)")
+    parser.add_argument("--learnability-only", action="store_true",
+                        help="run the learnability check, print it and stop: nothing is trained or written")
     add_training_arguments(parser)
     add_segmentation_arguments(parser)
     parser.set_defaults(run=run)
@@ -50,6 +58,8 @@ def add_parser(verbs) -> None:
 
 def run(args) -> int:
     if args.task == "segmentation":
+        if args.learnability_only:
+            raise FdslError("--learnability-only measures classification tasks; --task segmentation has masks")
         return run_segmentation(args)
     from fdsl.train.stages import pretrain
 
@@ -58,11 +68,12 @@ def run(args) -> int:
                     render_options=parse_key_values(args.render, "--render"), data_seed=args.data_seed,
                     instances=args.instances, render_once=args.render_once, repeat=args.repeat,
                     heldout_per_category=args.heldout_per_category, task=args.task, objects=args.objects,
-                    colourise=args.colourise, resume=args.resume, progress=not args.quiet)
+                    colourise=args.colourise, check_learnability=args.learnability_check,
+                    learnability_only=args.learnability_only, resume=args.resume, progress=not args.quiet)
     from fdsl.train.context import is_main_process
 
     metrics = meta.get("metrics", {})
-    if not is_main_process():
+    if not is_main_process() or args.learnability_only:
         return 0
     print(f"pre-trained {meta['model']} on {len(meta['classes'])} categories for {meta['epoch']} epochs: "
           f"top-1 {metrics.get('heldout_top1', float('nan')):.2f}% on unseen formula images "

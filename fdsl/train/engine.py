@@ -176,7 +176,8 @@ def _epochs(run: Training, train_set, val_set, heldout_set, keyed, sampler, labe
         if evaluated:
             metrics.update(_epoch_metrics(run.model, train_set, val_set, heldout_set, config, ctx, progress, task))
         metrics["epoch_seconds"] = time.perf_counter() - started
-        warning = diagnose.pretraining(metrics.get("heldout_top1"), epoch + 1, config.epochs, len(sidecar["classes"]))
+        warning = diagnose.pretraining(metrics.get("heldout_top1"), epoch + 1, config.epochs, len(sidecar["classes"]),
+                                       sidecar.get("learnability"))
         if warning and warning not in sidecar.get("diagnosis", []):
             sidecar["diagnosis"] = sidecar.get("diagnosis", []) + [warning]
             if ctx.main:

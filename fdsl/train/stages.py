@@ -12,7 +12,7 @@ from fdsl.datasets import Rendered, Repeated, pretraining_dataset
 from fdsl.errors import FdslError
 from fdsl.realdata import (balanced_subset, check_same_classes, check_train_images, keep_classes, open_images,
                            split, take)
-from fdsl.train import checkpoint, engine, model as models
+from fdsl.train import checkpoint, engine, learnability, model as models
 from fdsl.train.recipes import TrainConfig
 
 
@@ -25,8 +25,8 @@ def pretrain(config: TrainConfig, out: Path, recipe: str, params: Path | None = 
              formula: str | None = None, render_options: dict | None = None, data_seed: int = 0,
              instances: int | None = None, render_once: bool = False, repeat: int = 1,
              heldout_per_category: int = HELDOUT_PER_CATEGORY, task: str = "classification",
-             objects: str = "1-5", colourise: bool = False, resume: bool = False, progress: bool = True,
-             **fit_options) -> dict:
+             objects: str = "1-5", colourise: bool = False, check_learnability: bool = True,
+             learnability_only: bool = False, resume: bool = False, progress: bool = True, **fit_options) -> dict:
     """Pre-train on formula images; every epoch also measures accuracy on images of the same categories
     that training never sees (``heldout_*`` metrics), the number that says whether the task is learned.
 
@@ -35,9 +35,16 @@ def pretrain(config: TrainConfig, out: Path, recipe: str, params: Path | None = 
     ``task="multi-instance"`` pastes ``objects`` shapes of different categories per image on a random colour
     background with a multi-hot target; ``colourise`` tints single shapes and pastes them on such a background
     (Anderson & Farrell, fdsl.composite).
+
+    ``check_learnability`` first measures training-free learners on the same unseen images (fdsl.train.learnability),
+    kept in the run's metadata beside the pretext accuracy; ``learnability_only`` stops there, training nothing.
     """
     if task not in TASKS:
         raise FdslError(f"unknown --task '{task}'; choose one of: {', '.join(TASKS)}")
+    if learnability_only and not check_learnability:
+        raise FdslError("--learnability-only measures the learnability check: drop --no-learnability-check")
+    if learnability_only and task == "multi-instance":
+        raise FdslError("--learnability-only measures single-label tasks; --task multi-instance has several labels")
     composite = task == "multi-instance" or colourise
     if composite and images is not None:
         raise FdslError("--task multi-instance and --colourise compose shapes rendered on the fly: use --params")
@@ -65,12 +72,22 @@ def pretrain(config: TrainConfig, out: Path, recipe: str, params: Path | None = 
             heldout = Composite(heldout, object_range, seed=data_seed, stream="composite-heldout")
             data["composite"] = {"task": task, "objects": list(object_range), "scale": list(dataset.scale),
                                  "colour": "random hue on a random smooth colour background"}
-    if repeat != 1:
-        dataset = Repeated(dataset, repeat)
-    data.update(render_once=bool(render_once and params is not None), repeat=int(repeat))
     model = models.create(timm_name, len(classes), seed=config.seed, **kwargs)
     meta = {"stage": "pretrain", "model": timm_name, "preset": config.model if timm_name != config.model else None,
             "model_kwargs": kwargs, "classes": classes, "recipe": recipe, "data": data}
+    if check_learnability and task == "classification":
+        from fdsl.train.augment import eval_transform
+
+        # The model as it is about to be trained, with its initial weights: the probe's random features.
+        found = learnability.measure(dataset, heldout, eval_transform(config), config.image_size, model,
+                                     progress=progress)
+        meta["learnability"] = found.to_dict()
+        print(found.summary(), flush=True)
+        if learnability_only:
+            return meta
+    if repeat != 1:
+        dataset = Repeated(dataset, repeat)
+    data.update(render_once=bool(render_once and params is not None), repeat=int(repeat))
     return engine.fit(model, dataset, None, config, out, meta, resume=resume, progress=progress,
                       heldout_set=heldout, **fit_options)
 
