@@ -87,10 +87,11 @@ def run_families(families: list[str], base: dict, data: str, out: Path, progress
 
 def table(rows: dict, data: str) -> str:
     split = "heldout_top1"
-    lines = ["| pre-training | accuracy on unseen formula images | top-1 (held-out, mean ± sd) | vs scratch, mean "
-             "(per seed) |", "|---|---|---|---|"]
+    lines = ["| model | pre-training | pixel 1-NN on unseen formula images | random-feature probe | pre-trained model on "
+             "them | top-1 (held-out, mean ± sd) | vs scratch, mean (per seed) |", "|---|---|---|---|---|---|---|"]
+    model = next(iter(rows.values()))["plan"]["model"]
     scratch = next(iter(rows.values()))["results"][data]["scratch"][split]
-    lines.append(f"| scratch | – | {scratch['mean']:.2f} ± {scratch['sd']:.2f} | – |")
+    lines.append(f"| {model} | scratch | – | – | – | {scratch['mean']:.2f} ± {scratch['sd']:.2f} | – |")
     for family, report in rows.items():
         arms = report["results"][data]
         if arms["scratch"][split]["runs"] != scratch["runs"]:  # every row must share one scratch arm
@@ -98,9 +99,18 @@ def table(rows: dict, data: str) -> str:
         pre = arms["pretrained"][split]
         gains = [p - s for p, s in zip(pre["runs"], scratch["runs"])]
         learned = (report.get("pretrain") or {}).get("heldout_top1", float("nan"))
-        lines.append(f"| {family} | {learned:.1f} % | {pre['mean']:.2f} ± {pre['sd']:.2f} | "
+        # The learnability check (fdsl.train.learnability) beside the pretext accuracy: can the data be told
+        # apart at all, and did the model learn it?  Runs from before the check have none ("–").
+        found = report.get("pretrain_learnability") or {}
+        knn, probe = found.get("pixel_knn"), found.get("random_features")
+        lines.append(f"| {report['plan']['model']} | {family} | {_percent(knn)} | {_percent(probe)} | {learned:.1f} % | "
+                     f"{pre['mean']:.2f} ± {pre['sd']:.2f} | "
                      f"{sum(gains) / len(gains):+.2f} ({min(gains):+.1f} to {max(gains):+.1f}) |")
     return "\n".join(lines)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} %"
 
 
 if __name__ == "__main__":

@@ -350,7 +350,7 @@ def finish(prepared: Prepared, outcomes: dict) -> dict:
     report = {"plan": dataclasses.asdict(plan), "results": {**previous.get("results", {}), **results},
               "seconds": {**previous.get("seconds", {}), **timings},
               "pretrain": pre_meta.get("metrics"), "pretrain_diagnosis": pre_meta.get("diagnosis", []),
-              "pretrain_classes": len(pre_meta["classes"])}
+              "pretrain_classes": len(pre_meta["classes"]), "pretrain_learnability": pre_meta.get("learnability")}
     (out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 
@@ -376,6 +376,11 @@ def table(report: dict) -> str:
     if "heldout_top1" in metrics:
         lines.append(f"\npre-training: top-1 {metrics['heldout_top1']:.1f} % on unseen formula images "
                      f"(chance {100 / report['pretrain_classes']:.1f} %)")
+    found = report.get("pretrain_learnability")
+    if found:  # what learners that train nothing make of the same unseen images (fdsl.train.learnability)
+        lines.append(f"training-free learners on those images: pixel 1-NN {found['pixel_knn']:.1f} %"
+                     + (f", random-feature probe {found['random_features']:.1f} %"
+                        if found.get("random_features") is not None else ""))
     return "\n".join(lines)
 
 
