@@ -82,7 +82,10 @@ def pretrain(config: TrainConfig, out: Path, recipe: str, params: Path | None = 
         found = learnability.measure(dataset, heldout, eval_transform(config), config.image_size, model,
                                      progress=progress)
         meta["learnability"] = found.to_dict()
-        print(found.summary(), flush=True)
+        from fdsl.train.context import is_main_process
+
+        if is_main_process():  # one line per run, not one per torchrun process
+            print(found.summary(), flush=True)
         if learnability_only:
             return meta
     if repeat != 1:
