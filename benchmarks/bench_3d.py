@@ -2,9 +2,9 @@
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_3d.py [--quick]
 
-Ours: ``fdsl.search.search_categories('fractal3d')`` on one core (the code of ``fdsl search fractal3d``);
+Ours: ``fdsl.catalog.search.search_categories('fractal3d')`` on one core (the code of ``fdsl search fractal3d``);
 one 224² view of a 9,999-point cloud (``fractal3d`` view = numba projection + splat), and the same with
-its PNG (``fdsl.fileio.png_bytes``); one PC-FractalDB instance (7,999 + 2,000 points, mixed, re-centred)
+its PNG (``fdsl.core.files.png_bytes``); one PC-FractalDB instance (7,999 + 2,000 points, mixed, re-centred)
 with its PLY bytes written to disk (``render_draw`` + ``encode`` + atomic write, what ``fdsl render
 pc-fractal`` does per file).  Baselines (benchmarks/published_3d.py): the published search loop, the
 published instance loop with a PLY of doubles, and, for views, the published OpenGL pipeline's maths in
@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info, table, timed  # noqa: E402
 from published_3d import published_pc_instance, published_search_candidate, published_view  # noqa: E402
 
-from fdsl.fileio import atomic_write_bytes, png_bytes  # noqa: E402
+from fdsl.core.files import atomic_write_bytes, png_bytes  # noqa: E402
 from fdsl.formulas import create_formula  # noqa: E402
 from fdsl.formulas.ifs3d.base import project  # noqa: E402
-from fdsl.search import search_categories  # noqa: E402
-from fdsl.seeding import rng_for  # noqa: E402
+from fdsl.catalog.search import search_categories  # noqa: E402
+from fdsl.core.seeding import rng_for  # noqa: E402
 
 TARGETS = {"search": "speed-up >= 100x", "view": "<= 0.5 ms", "instance": "<= 2 ms"}
 

@@ -8,7 +8,7 @@ Categories come from ``fdsl search rcdb|visual-atom --seed 1`` (published ranges
 --draws draws of --categories categories; the published renderers (benchmarks/
 families_published_baselines.py) draw instance 0 of the first --baseline categories, and ours is
 also timed on exactly those images for a matched ratio.  "+ PNG" adds the encoder each side uses
-(ours: ``fdsl.fileio.png_bytes``, level 1; published: PIL's default).  Times are per image, CPU
+(ours: ``fdsl.core.files.png_bytes``, level 1; published: PIL's default).  Times are per image, CPU
 time of this process and, in brackets, wall-clock time.  Every figure in the table is measured in
 this run.  Also prints Bezier and Perlin render times at their default 362 px.
 """
@@ -27,10 +27,10 @@ from common import load_average, table  # noqa: E402
 from families_published_baselines import (  # noqa: E402
     PNOISE1_SOURCE, published_png, published_rcdb, published_visual_atom)
 
-from fdsl.fileio import png_bytes  # noqa: E402
+from fdsl.core.files import png_bytes  # noqa: E402
 from fdsl.formulas import create_formula  # noqa: E402
-from fdsl.search import search_categories  # noqa: E402
-from fdsl.seeding import rng_for  # noqa: E402
+from fdsl.catalog.search import search_categories  # noqa: E402
+from fdsl.core.seeding import rng_for  # noqa: E402
 
 TARGET_MS = {"rcdb": 2.0, "visual-atom": 10.0}
 BASELINES = {"rcdb": published_rcdb, "visual-atom": published_visual_atom}

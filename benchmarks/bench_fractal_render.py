@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import OFFICIAL, machine_info, per_image, ratio, systems, table, timed  # noqa: E402
 from published_baseline import anderson_farrell_render, published_render  # noqa: E402
 
-from fdsl.fileio import png_bytes  # noqa: E402
+from fdsl.core.files import png_bytes  # noqa: E402
 from fdsl.formulas.ifs.base import render_system  # noqa: E402
 from fdsl.formulas.ifs.fractal import FractalDB, FractalRenderSettings  # noqa: E402
 from fdsl.formulas.ifs.maps import weight_rows  # noqa: E402

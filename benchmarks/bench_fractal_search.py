@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_fractal_search.py [--quick]
 
-Ours: ``fdsl.search.search_categories('fractal', ...)`` on one core (the same code as
+Ours: ``fdsl.catalog.search.search_categories('fractal', ...)`` on one core (the same code as
 ``fdsl search fractal --categories C --seed 1``), filling rate 0.2, 100k points, 512² canvas.
 Baseline: the published loop (global NumPy RNG, Python chain, rescale, count_nonzero),
 timed on --baseline candidates (about 0.2 s each); running it to 1000 categories would take
@@ -25,7 +25,7 @@ from common import machine_info, table  # noqa: E402
 from published_baseline import published_search_candidate  # noqa: E402
 
 from fdsl.formulas.ifs.fractal import FractalSearchSettings  # noqa: E402
-from fdsl.search import search_categories  # noqa: E402
+from fdsl.catalog.search import search_categories  # noqa: E402
 
 
 def main() -> None:

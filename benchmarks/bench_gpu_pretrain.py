@@ -24,12 +24,12 @@ import timm
 import torch
 
 from fdsl.data.device_batches import DeviceAugment, DeviceBatches
-from fdsl.datasets import EpochSampler, FormulaDataset
+from fdsl.data.formula import EpochSampler, FormulaDataset
 from fdsl.formulas import create_formula
 from fdsl.formulas.ifs.fractal import FractalRenderSettings
 from fdsl.formulas.ifs.maps import sample_uniform_system
-from fdsl.seeding import rng_for
-from fdsl.shared_data import shared_data_dir
+from fdsl.core.seeding import rng_for
+from fdsl.core.shared_data import shared_data_dir
 
 DATA = shared_data_dir() / "fractaldb1k-official-params"
 

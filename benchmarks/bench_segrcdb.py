@@ -25,9 +25,9 @@ from bench_families_speed import categories, cpu_ms  # noqa: E402
 from common import load_average, table  # noqa: E402
 from families_published_baselines import PNOISE1_SOURCE, published_png, published_segrcdb  # noqa: E402
 
-from fdsl.fileio import png_bytes  # noqa: E402
+from fdsl.core.files import png_bytes  # noqa: E402
 from fdsl.formulas.contour.segrcdb import SegRCDBRenderSettings, render_image  # noqa: E402
-from fdsl.seeding import rng_for  # noqa: E402
+from fdsl.core.seeding import rng_for  # noqa: E402
 
 TARGET_MS = 10.0
 

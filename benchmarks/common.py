@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fdsl.formulas.ifs.maps import read_ifs_csv, sample_uniform_system
-from fdsl.seeding import rng_for
-from fdsl.shared_data import shared_data_dir
+from fdsl.core.seeding import rng_for
+from fdsl.core.shared_data import shared_data_dir
 
 # $FDSL_SHARED_DATA (default ../shared/data beside the repository): the published FractalDB-1k categories.
 OFFICIAL = shared_data_dir() / "fractaldb1k-official-params"

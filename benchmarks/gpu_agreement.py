@@ -18,7 +18,7 @@ from fdsl.formulas import create_formula
 from fdsl.formulas.ifs.agreement import measure, summary
 from fdsl.formulas.ifs.base import DRAW_MODES
 from fdsl.formulas.ifs.fractal import FractalRenderSettings
-from fdsl.shared_data import shared_data_dir
+from fdsl.core.shared_data import shared_data_dir
 
 DATA = shared_data_dir() / "fractaldb1k-official-params"
 

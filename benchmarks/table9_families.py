@@ -20,7 +20,7 @@ from pathlib import Path
 
 from fdsl.experiments import reproduce as experiment
 from fdsl.experiments.schedule import run_stages
-from fdsl.shared_data import shared_data_dir
+from fdsl.core.shared_data import shared_data_dir
 
 # Each family with the search/render options that make its images at the plan's 40-px render size.
 FAMILIES = {

@@ -6,7 +6,7 @@ a thin layer over the same functions.
 * ``search_catalog``: find categories of a formula, write a catalog folder.
 * ``render_catalog``: render a catalog to an ImageFolder tree or WebDataset tar shards.
 
-(Not ``search``/``render``: ``fdsl.search`` is a module, and a submodule import would
+(Not ``search``/``render``: ``fdsl.catalog.search`` is a module, and a submodule import would
 overwrite a package attribute of that name.)
 * ``FormulaDataset``: a torch ``Dataset`` rendering a catalog's images on the fly,
   taking a torchvision transform.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 
 SHARD_SHUFFLE = 100
 
@@ -33,9 +33,9 @@ def search_catalog(formula: str, out, categories: int = 1000, seed: int = 1, wor
     >>> fdsl.search_catalog("fractal", "params/", categories=10, seed=1)  # doctest: +SKIP
     """
     from fdsl.formulas import create_formula
-    from fdsl.search import save_catalog
-    from fdsl.search import search as run_search
-    from fdsl.specs import SearchSpec
+    from fdsl.catalog.search import save_catalog
+    from fdsl.catalog.search import search as run_search
+    from fdsl.catalog.specs import SearchSpec
 
     family = create_formula(formula)
     settings = family.SearchSettings.from_strings(settings, "search setting")
@@ -56,8 +56,8 @@ def render_catalog(formula: str, params, out, seed: int = 0, workers: int = 1, f
     A re-run resumes; the same seed gives byte-identical files at any ``workers`` and ``shard``.
     """
     from fdsl.formulas import create_formula
-    from fdsl.specs import Device, Output, RenderSpec, Shard
-    from fdsl.writer import render as run_render
+    from fdsl.catalog.specs import Device, Output, RenderSpec, Shard
+    from fdsl.write.engine import render as run_render
 
     family = create_formula(formula)
     spec = RenderSpec(family, family.RenderSettings.from_strings(settings, "render setting"), seed=seed,
@@ -69,7 +69,7 @@ def render_catalog(formula: str, params, out, seed: int = 0, workers: int = 1, f
 def __getattr__(name: str):
     # FormulaDataset lives with the training code and imports torch: only when it is asked for.
     if name == "FormulaDataset":
-        from fdsl.datasets import FormulaDataset
+        from fdsl.data.formula import FormulaDataset
 
         return FormulaDataset
     raise AttributeError(name)
@@ -89,7 +89,7 @@ def webdataset_pipeline(shards, transform=None, shuffle: int = 1000, seed: int =
     """
     import webdataset as wds
 
-    from fdsl.tarshards import shard_files
+    from fdsl.core.tars import shard_files
 
     urls = shards
     if isinstance(shards, (str, Path)) and Path(shards).is_dir():

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from fdsl import __version__
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 
 # The training extras (pip install 'fdsl[train]'): a verb that needs one of these, run without it, says so in one line.
 TRAIN_MODULES = {"torch", "torchvision", "timm", "safetensors", "matplotlib", "sklearn", "pytorch_grad_cam",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fdsl.cli import main
-from fdsl.shared_data import shared_data_dir
+from fdsl.core.shared_data import shared_data_dir
 
 # $FDSL_SHARED_DATA, default ../shared/data beside the checkout: present on the project's machines, absent on a user's.
 SHARED_DATA = shared_data_dir()
@@ -18,7 +18,7 @@ OFFICIAL_SAMPLE = Path(__file__).resolve().parent / "fixtures" / "fractaldb1k-of
 def make_catalog(out: Path, seed: int, categories: int, **search) -> Path:
     """A small FractalDB catalog from a real search with the given search settings."""
     from fdsl.formulas import create_formula
-    from fdsl.search import search_categories, write_catalog
+    from fdsl.catalog.search import search_categories, write_catalog
 
     settings = create_formula("fractal").SearchSettings(**search)
     result = search_categories("fractal", settings, seed=seed, categories=categories, progress=False)

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from fdsl.formulas import create_formula
-from fdsl.search import search_categories, write_catalog
+from fdsl.catalog.search import search_categories, write_catalog
 
 
 def make_catalog3d(out: Path, categories: int = 3, seed: int = 1) -> Path:

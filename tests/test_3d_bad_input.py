@@ -100,8 +100,8 @@ def test_scenes_over_other_scenes_are_refused(tmp_path, capsys):
 
 
 def test_point_cloud_family_is_not_an_image_dataset(tmp_path):
-    from fdsl.datasets import FormulaDataset
-    from fdsl.errors import FdslError
+    from fdsl.data.formula import FormulaDataset
+    from fdsl.core.errors import FdslError
 
     params = _params(tmp_path, GOOD, GOOD)
     with pytest.raises(FdslError, match="point clouds, not images"):

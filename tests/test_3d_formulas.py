@@ -8,14 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from fdsl.catalog import load_catalog
+from fdsl.catalog.params import load_catalog
 from fdsl.formulas import create_formula
 from fdsl.formulas.ifs3d import camera, systems
 from fdsl.formulas.ifs3d.base import project
 from fdsl.kernels.numba import ifs3d as kernel
-from fdsl.ply import is_ply, ply_bytes, read_ply
-from fdsl.search import search_categories
-from fdsl.seeding import rng_for
+from fdsl.core.ply import is_ply, ply_bytes, read_ply
+from fdsl.catalog.search import search_categories
+from fdsl.core.seeding import rng_for
 from helpers3d import make_catalog3d
 
 

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fdsl.catalog import load_catalog
+from fdsl.catalog.params import load_catalog
 from fdsl.formulas import create_formula
-from fdsl.ply import read_ply
-from fdsl.seeding import rng_for
-from fdsl.specs import Shard
-from fdsl.writer import render_dataset
+from fdsl.core.ply import read_ply
+from fdsl.core.seeding import rng_for
+from fdsl.catalog.specs import Shard
+from fdsl.write.engine import render_dataset
 from helpers import run_cli
 from helpers3d import digests, kill_9_when, make_catalog3d
 

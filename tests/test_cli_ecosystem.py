@@ -14,7 +14,7 @@ import pytest
 
 from fdsl import __version__
 from fdsl.cli import VERBS, main
-from fdsl.progress import PlainProgress, bar
+from fdsl.core.progress import PlainProgress, bar
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-from fdsl.datasets import EpochSampler, FormulaDataset, Keyed, noisy_labels, pretraining_dataset
-from fdsl.errors import FdslError
+from fdsl.data.formula import EpochSampler, FormulaDataset, Keyed, noisy_labels, pretraining_dataset
+from fdsl.core.errors import FdslError
 from fdsl.formulas import create_formula
-from fdsl.realdata import keep_classes, open_images, split
-from fdsl.writer import render_unit
+from fdsl.data.real import keep_classes, open_images, split
+from fdsl.write.engine import render_unit
 from helpers import SHARED_DATA, make_catalog
 
 SHARED = SHARED_DATA

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from fdsl.formulas import create_formula
-from fdsl.search import search_categories, write_catalog
-from fdsl.writer import render_dataset
+from fdsl.catalog.search import search_categories, write_catalog
+from fdsl.write.engine import render_dataset
 
 # Tiny but real settings per family: (search overrides, render overrides).
 FAMILIES = {
@@ -92,7 +92,7 @@ def test_parameters_round_trip_through_their_files(name, catalogs, tmp_path):
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_preview_renders(name, catalogs, tmp_path):
-    from fdsl.preview import preview
+    from fdsl.preview.images import preview
 
     out = preview(catalogs[name], tmp_path / "sheet.png", rows=2, columns=3, tile=24)
     sheet = np.asarray(Image.open(out).convert("L"))
@@ -102,7 +102,7 @@ def test_preview_renders(name, catalogs, tmp_path):
 
 @pytest.mark.parametrize("name", ["rcdb", "visual-atom", "bezier", "perlin"])
 def test_draws_of_a_category_differ_and_are_reproducible(name, catalogs):
-    from fdsl.seeding import rng_for
+    from fdsl.core.seeding import rng_for
 
     formula = create_formula(name)
     settings = render_settings(name)
@@ -115,7 +115,7 @@ def test_draws_of_a_category_differ_and_are_reproducible(name, catalogs):
 
 
 def _draw(formula, params, draw, settings, seed=1):
-    from fdsl.seeding import rng_for
+    from fdsl.core.seeding import rng_for
 
     return formula.render_draw(params, draw, rng_for(seed, "render", 0, draw), settings, None)[0]
 

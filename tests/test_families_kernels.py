@@ -10,7 +10,7 @@ from fdsl.formulas import create_formula
 from fdsl.formulas.contour.base import noise_table
 from fdsl.formulas.ifs.maps import sample_sigma_factor_system, sample_singular_values
 from fdsl.kernels.numba import noise, raster
-from fdsl.seeding import rng_for
+from fdsl.core.seeding import rng_for
 
 
 def test_polylines_match_pil_pixel_for_pixel():
@@ -89,7 +89,7 @@ def test_sigma_sampler_systems_have_the_published_alpha_range():
 
 
 def test_fractaldb_search_with_the_sigma_sampler():
-    from fdsl.search import search_categories
+    from fdsl.catalog.search import search_categories
 
     formula = create_formula("fractal")
     settings = formula.SearchSettings(sampler="sigma", points=20_000, size=128, fill_rate=0.1)

@@ -10,7 +10,7 @@ import pytest
 
 from fdsl.formulas import create_formula, formula_names
 from fdsl.formulas.base import torch_renderer_names
-from fdsl.seeding import rng_for
+from fdsl.core.seeding import rng_for
 
 TRIANGLE = np.array([[0.5, 0, 0, 0.5, 0, 0, 1 / 3], [0.5, 0, 0, 0.5, 0.5, 0, 1 / 3],
                      [0.5, 0, 0, 0.5, 0.25, 0.5, 1 / 3]])
@@ -38,7 +38,7 @@ def test_torch_renderers_come_from_the_formula_registry():
 
 
 def test_shared_data_folder_is_one_setting(monkeypatch, tmp_path):
-    from fdsl.shared_data import shared_data_dir
+    from fdsl.core.shared_data import shared_data_dir
 
     monkeypatch.delenv("FDSL_SHARED_DATA", raising=False)
     repository = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def test_shared_data_folder_is_one_setting(monkeypatch, tmp_path):
 
 
 def test_one_parser_from_text_to_settings():
-    from fdsl.errors import FdslError
+    from fdsl.core.errors import FdslError
 
     settings_class = create_formula("fractal").RenderSettings
     settings = settings_class.from_strings({"size": "64", "draw": "point-gray", "weight-delta": "0.3"})

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fdsl.fileio import png_bytes
+from fdsl.core.files import png_bytes
 from fdsl.formulas import create_formula
-from fdsl.seeding import rng_for
+from fdsl.core.seeding import rng_for
 
 
 def _images():

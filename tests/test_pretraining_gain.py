@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from fdsl.composite import Composite, parse_objects
-from fdsl.datasets import Rendered, Repeated
-from fdsl.errors import FdslError
+from fdsl.data.composite import Composite, parse_objects
+from fdsl.data.formula import Rendered, Repeated
+from fdsl.core.errors import FdslError
 from fdsl.formulas import create_formula
-from fdsl.seeding import rng_for
-from fdsl.realdata import open_images, three_way_split
+from fdsl.core.seeding import rng_for
+from fdsl.data.real import open_images, three_way_split
 from fdsl.train import diagnose
 from fdsl.train.model import PRESETS, resolve
 from fdsl.train.recipes import recipe_config
@@ -24,7 +24,7 @@ RENDER = {"size": "20", "points": "600", "patches": "2"}
 
 
 def fractal(catalog, instances=8, **render):
-    from fdsl.datasets import pretraining_dataset
+    from fdsl.data.formula import pretraining_dataset
 
     return pretraining_dataset(params=catalog, render_options={**RENDER, **render}, instances=instances)[0]
 

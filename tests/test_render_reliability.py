@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fdsl.fileio import folder_lock
+from fdsl.core.files import folder_lock
 from helpers import assert_one_line_error, run_cli
 
 SMALL = ["--size", "32", "--points", "500", "--patches", "1", "--flips", "2", "--quiet"]
@@ -115,7 +115,7 @@ def test_the_lock_file_is_not_data(tiny_catalog, tmp_path, capsys):
 
 CTRL_C_WHILE_THE_POOL_STARTS = """
 import os, signal, sys, time
-import fdsl.workers as workers
+import fdsl.core.workers as workers
 
 real = workers.multiprocessing.get_context
 

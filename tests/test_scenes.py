@@ -10,13 +10,14 @@ import sys
 import numpy as np
 import pytest
 
-from fdsl.catalog import load_catalog
+from fdsl.catalog.params import load_catalog
 from fdsl.formulas import create_formula
-from fdsl.scenes.assemble import points_in_box
-from fdsl.scenes.layout import SceneSettings, sample_layout
-from fdsl.scenes.writer import SceneSpec, write_scenes
-from fdsl.seeding import rng_for
-from fdsl.specs import Shard
+from fdsl.formulas.scenes.assemble import points_in_box
+from fdsl.formulas.scenes.layout import SceneSettings, sample_layout
+from fdsl.catalog.specs import SceneSpec
+from fdsl.write.scenes import write_scenes
+from fdsl.core.seeding import rng_for
+from fdsl.catalog.specs import Shard
 from helpers import run_cli
 from helpers3d import digests, kill_9_when, make_catalog3d
 

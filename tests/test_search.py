@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from fdsl.catalog import load_catalog
-from fdsl.errors import FdslError
+from fdsl.catalog.params import load_catalog
+from fdsl.core.errors import FdslError
 from fdsl.formulas import create_formula
 from fdsl.formulas.ifs.fractal import filling_rate
-from fdsl.search import search_categories, write_catalog
+from fdsl.catalog.search import search_categories, write_catalog
 
 SMALL = dict(points=20_000, size=128, fill_rate=0.15)
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fdsl.segmentation.task import scores
+from fdsl.train.tasks.segmentation import scores
 from helpers import SHARED_DATA, assert_one_line_error, run_cli
 
 TINY = ["--image-size", "64", "--epochs", "1", "--batch-size", "2", "--threads", "1", "--quiet"]
@@ -142,7 +142,7 @@ def test_bad_segmentation_options(tmp_path, capsys, flags, needle):
 
 @pytest.mark.skipif(not (SHARED_DATA / "fashion_mnist").is_dir(), reason="needs ../shared/data/fashion_mnist")
 def test_fashion_canvas_is_seeded_and_its_splits_do_not_share_items():
-    from fdsl.segmentation.proxy import INK, FashionCanvas
+    from fdsl.data.proxy import INK, FashionCanvas
 
     folder = SHARED_DATA / "fashion_mnist"
     first, again = FashionCanvas(folder, "train", 20, seed=3), FashionCanvas(folder, "train", 20, seed=3)

@@ -11,13 +11,13 @@ from PIL import Image, ImageDraw
 from fdsl.formulas import create_formula
 from fdsl.formulas.contour.segrcdb import SegRCDBParams, SegRCDBRenderSettings, render_image
 from fdsl.kernels.numba.labelled_contours import MASK_FILLED, fill_polygon
-from fdsl.seeding import rng_for
+from fdsl.core.seeding import rng_for
 from helpers import assert_one_line_error, run_cli
 
 
 @pytest.fixture(scope="module")
 def seg_catalog(tmp_path_factory):
-    from fdsl.search import search_categories, write_catalog
+    from fdsl.catalog.search import search_categories, write_catalog
 
     out = tmp_path_factory.mktemp("segrcdb") / "params"
     settings = create_formula("segrcdb").SearchSettings()
@@ -27,7 +27,7 @@ def seg_catalog(tmp_path_factory):
 
 
 def _categories(folder):
-    from fdsl.catalog import load_catalog
+    from fdsl.catalog.params import load_catalog
 
     return load_catalog(create_formula("segrcdb"), folder).categories
 
@@ -185,7 +185,7 @@ def test_preview_of_dataset_and_catalog(tmp_path, capsys, seg_catalog):
 
 
 def test_on_the_fly_images_are_the_rendered_files(tmp_path, capsys, seg_catalog):
-    from fdsl.segmentation.data import MaskPairs, SegRCDBImages
+    from fdsl.data.masks import MaskPairs, SegRCDBImages
 
     run_cli(capsys, "render", "segrcdb", "--params", seg_catalog, "--images", "3", "--size", "64", "--instances",
             "5", "--mask", "m3", "--seed", "4", "--out", tmp_path / "d", "--quiet")

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.formulas import create_formula
 from fdsl.formulas.ifs.fractal import FractalRenderSettings
 from fdsl.kernels.torch import ifs as torch_ifs
-from fdsl.specs import resolve_torch_device as resolve_device
-from fdsl.writer import render_units
+from fdsl.core.checks import resolve_torch_device as resolve_device
+from fdsl.write.engine import render_units
 from helpers import OFFICIAL_SAMPLE
 
 DATA = OFFICIAL_SAMPLE

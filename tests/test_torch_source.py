@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from fdsl.datasets import EpochSampler, FormulaDataset
-from fdsl.errors import FdslError
+from fdsl.data.formula import EpochSampler, FormulaDataset
+from fdsl.core.errors import FdslError
 from fdsl.formulas import create_formula
 from fdsl.formulas.ifs.fractal import FractalRenderSettings
 from fdsl.data.device_batches import DeviceAugment, DeviceBatches, device_augment_for

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.cli import main
 from fdsl.train import checkpoint
 from fdsl.train.recipes import recipe_config

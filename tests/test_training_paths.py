@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from fdsl.progress import PlainProgress, bar
+from fdsl.core.progress import PlainProgress, bar
 from fdsl.train import augment, checkpoint
 from fdsl.train.recipes import recipe_config
 from fdsl.train.stages import FinetuneData, finetune, pretrain

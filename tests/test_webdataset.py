@@ -17,9 +17,9 @@ import pytest
 from PIL import Image
 
 from fdsl.formulas import create_formula
-from fdsl.specs import Output
-from fdsl.tarshards import is_complete_tar
-from fdsl.writer import Shard, render_dataset
+from fdsl.catalog.specs import Output
+from fdsl.core.tars import is_complete_tar
+from fdsl.write.engine import Shard, render_dataset
 from helpers import assert_one_line_error, run_cli
 
 # 3 categories x 25 weight rows x 1 patch draw x 4 flips = 300 images; 70 per tar: 5 tars, and draws
@@ -131,7 +131,7 @@ def test_a_kill_never_leaves_a_truncated_tar_under_its_name(tiny_catalog, tmp_pa
     process.wait()
     finished = sorted(out.glob("*.tar"))
     assert 0 < len(finished) < 30, "the kill should land mid-run"
-    from fdsl.sinks import TarSink
+    from fdsl.write.sinks import TarSink
 
     sink = TarSink(out, create_formula("fractal"), _settings(size=64, points=20_000, patches=2), 3, 20)
     for tar_path in finished:
@@ -178,7 +178,7 @@ def test_status_of_a_sharded_render_names_what_is_missing(tiny_catalog, tmp_path
 
 
 def test_pretrain_reads_a_folder_of_shards_as_the_imagefolder(tiny_catalog, tmp_path, capsys):
-    from fdsl.realdata import open_images
+    from fdsl.data.real import open_images
 
     folder, shards = tmp_path / "folder", tmp_path / "shards"
     render_dataset("fractal", tiny_catalog, folder, _settings(), seed=3, progress=False)
@@ -222,8 +222,8 @@ def test_shards_of_one_split_render_into_one_folder_at_the_same_time(tiny_catalo
 
 
 def test_a_split_render_is_read_only_once_every_shard_has_finished(tiny_catalog, tmp_path):
-    from fdsl.errors import FdslError
-    from fdsl.realdata import open_images
+    from fdsl.core.errors import FdslError
+    from fdsl.data.real import open_images
 
     out = tmp_path / "split"
     render_dataset("fractal", tiny_catalog, out, _settings(), seed=1, shard=Shard(1, 2), progress=False, output=SHARDS)

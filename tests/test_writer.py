@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from fdsl.formulas import create_formula
-from fdsl.writer import Shard, render_dataset
+from fdsl.write.engine import Shard, render_dataset
 
 SMALL = dict(size=64, points=5_000, patches=2)
 

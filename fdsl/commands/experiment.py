@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from fdsl.shared_data import ENVIRONMENT_VARIABLE, shared_data_dir
+from fdsl.core.shared_data import ENVIRONMENT_VARIABLE, shared_data_dir
 
 
 def _flag_type(field):

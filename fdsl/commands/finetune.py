@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fdsl.segmentation.options import add_segmentation_arguments, task_from_args
+from fdsl.commands.segmentation_options import add_segmentation_arguments, task_from_args
 from fdsl.train.options import add_training_arguments, config_from_args
 
 
@@ -50,7 +50,7 @@ def add_parser(verbs) -> None:
 
 
 def run(args) -> int:
-    from fdsl.errors import FdslError
+    from fdsl.core.errors import FdslError
 
     if args.scratch and args.model is None:
         raise FdslError("--scratch needs --model NAME (the model to train from random weights)")
@@ -77,8 +77,8 @@ def run(args) -> int:
 
 
 def run_segmentation(args) -> int:
-    from fdsl.errors import FdslError
-    from fdsl.segmentation.stages import finetune
+    from fdsl.core.errors import FdslError
+    from fdsl.train.segmentation_stages import finetune
     from fdsl.train.context import is_main_process
 
     if args.freeze is not None:

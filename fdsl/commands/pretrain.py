@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fdsl.errors import FdslError
-from fdsl.segmentation.options import add_segmentation_arguments, task_from_args
+from fdsl.core.errors import FdslError
+from fdsl.commands.segmentation_options import add_segmentation_arguments, task_from_args
 from fdsl.train.options import add_training_arguments, config_from_args, parse_key_values
 
 
@@ -84,7 +84,7 @@ def run(args) -> int:
 
 
 def run_segmentation(args) -> int:
-    from fdsl.segmentation.stages import HELDOUT_IMAGES, pretrain
+    from fdsl.train.segmentation_stages import HELDOUT_IMAGES, pretrain
     from fdsl.train.context import is_main_process
 
     config = config_from_args(args, "pretrain", default_recipe="segmentation")

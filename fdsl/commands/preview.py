@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fdsl.preview import preview
+from fdsl.preview.images import preview
 
 
 EXAMPLES = """examples:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from fdsl.commands.options import add_formula_subparsers, settings_from_args
 from fdsl.formulas import create_formula
-from fdsl.specs import DEFAULT_SHARD_SIZE, OUTPUT_FORMATS, Device, Output, RenderSpec, Shard
-from fdsl.writer import render
+from fdsl.catalog.specs import DEFAULT_SHARD_SIZE, OUTPUT_FORMATS, Device, Output, RenderSpec, Shard
+from fdsl.write.engine import render
 
 
 def _common(parser) -> None:
@@ -45,7 +45,7 @@ def run(args) -> int:
                       workers=args.workers, shard=shard, device=Device.parse(args.device),
                       output=Output(args.format, args.shard_size))
     if formula.dataset_kind == "segmentation":  # image + mask pairs, not an ImageFolder
-        from fdsl.segmentation.writer import render_segmentation as render_pairs
+        from fdsl.write.pairs import render_segmentation as render_pairs
 
         report = render_pairs(spec, args.params, args.out, progress=not args.quiet)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fdsl.commands.options import add_settings_arguments, settings_from_args
-from fdsl.scenes.layout import SceneSettings
+from fdsl.formulas.scenes.layout import SceneSettings
 
 
 EXAMPLES = """examples:
@@ -31,8 +31,9 @@ def add_parser(verbs) -> None:
 
 
 def run(args) -> int:
-    from fdsl.scenes.writer import SceneSpec, write_scenes
-    from fdsl.specs import Shard
+    from fdsl.catalog.specs import SceneSpec
+    from fdsl.write.scenes import write_scenes
+    from fdsl.catalog.specs import Shard
 
     spec = SceneSpec(settings_from_args(SceneSettings, args), args.scenes, args.seed, args.workers,
                      Shard.parse(args.shard))

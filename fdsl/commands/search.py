@@ -6,8 +6,9 @@ from pathlib import Path
 
 from fdsl.commands.options import add_formula_subparsers, settings_from_args
 from fdsl.formulas import create_formula
-from fdsl.search import save_catalog, search
-from fdsl.specs import MAX_CATEGORIES, SearchSpec
+from fdsl.catalog.search import save_catalog, search
+from fdsl.catalog.specs import SearchSpec
+from fdsl.core.checks import MAX_CATEGORIES
 
 
 def _common(parser) -> None:

@@ -22,7 +22,7 @@ def add_parser(verbs) -> None:
 
 
 def run(args) -> int:
-    from fdsl.status import dataset_status, describe
+    from fdsl.write.status import dataset_status, describe
 
     status = dataset_status(args.folder)
     if args.json:

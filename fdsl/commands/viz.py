@@ -44,7 +44,7 @@ def add_parser(verbs) -> None:
 
 
 def run(args) -> int:
-    from fdsl.errors import FdslError
+    from fdsl.core.errors import FdslError
     from fdsl.viz import images as viz_images
     from fdsl.viz.runs import load_runs
 

@@ -1,6 +1,6 @@
 """Pre-training batches rendered and augmented on the training device: no CPU workers, no image copies.
 
-``DeviceBatches`` stands where a DataLoader over ``fdsl.datasets.FormulaDataset``
+``DeviceBatches`` stands where a DataLoader over ``fdsl.data.formula.FormulaDataset``
 would: the same items (index -> category, draw, view, label), the same epoch
 order (``EpochSampler``: a permutation keyed by (seed, epoch), dealt to ranks),
 but each batch is rendered by the formula's torch renderer on the device and
@@ -20,11 +20,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.formulas import create_formula
 from fdsl.kernels.torch.ifs import absorb, stream_keys
-from fdsl.seeding import kernel_key
-from fdsl.specs import resolve_torch_device
+from fdsl.core.seeding import kernel_key
+from fdsl.core.checks import resolve_torch_device
 
 
 class DeviceAugment:
@@ -122,7 +122,7 @@ def _below(word: torch.Tensor, n: int) -> torch.Tensor:
 class DeviceBatches:
     """Iterable of (images float32 (B, 3, S, S), labels int64 (B,)) on ``device`` for one epoch at a time.
 
-    dataset: a ``fdsl.datasets.FormulaDataset`` (its formula name, categories,
+    dataset: a ``fdsl.data.formula.FormulaDataset`` (its formula name, categories,
     settings, seed, ``instances`` and ``image_index`` are used: the images are rendered here).
     sampler: its ``EpochSampler``; ``set_epoch`` is forwarded to it.
     targets: optional labels per dataset index (e.g. with label noise); default: the category.

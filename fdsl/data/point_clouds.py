@@ -16,14 +16,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fdsl.catalog import load_catalog
-from fdsl.datasets import FormulaDataset
-from fdsl.errors import FdslError
+from fdsl.catalog.params import load_catalog
+from fdsl.data.formula import FormulaDataset
+from fdsl.core.errors import FdslError
 from fdsl.formulas import create_formula
-from fdsl.scenes.assemble import assemble
-from fdsl.scenes.layout import MAX_OBJECTS, SceneSettings
-from fdsl.scenes.writer import SceneMaker, SceneSpec
-from fdsl.seeding import rng_for
+from fdsl.formulas.scenes.assemble import assemble
+from fdsl.formulas.scenes.layout import MAX_OBJECTS, SceneSettings
+from fdsl.catalog.specs import SceneSpec
+from fdsl.formulas.scenes.maker import SceneMaker
+from fdsl.core.seeding import rng_for
 
 
 class PointCloudDataset(FormulaDataset):

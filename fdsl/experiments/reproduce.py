@@ -15,12 +15,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import statistics
 import time
 from pathlib import Path
 
-from fdsl.catalog import ensure_writable_folder, read_manifest
-from fdsl.errors import FdslError
+from fdsl.catalog.params import ensure_writable_folder, read_manifest
+from fdsl.core.errors import FdslError
+from fdsl.experiments.plan import run_stage, spread, verdict
 from fdsl.train.recipes import recipe_config
 
 
@@ -94,7 +94,7 @@ class Plan:
         from fdsl.formulas import create_formula
 
         create_formula(self.formula)
-        from fdsl.composite import parse_objects
+        from fdsl.data.composite import parse_objects
         from fdsl.train.model import resolve
         from fdsl.train.stages import TASKS
 
@@ -154,7 +154,7 @@ def data_spec(name: str, shared: Path) -> str:
 
 def search(plan: Plan, out: Path, progress: bool) -> Path:
     from fdsl.formulas import create_formula
-    from fdsl.search import search_categories, write_catalog
+    from fdsl.catalog.search import search_categories, write_catalog
 
     catalog = out / "catalog"
     manifest = read_manifest(catalog) if catalog.is_dir() else None
@@ -170,28 +170,9 @@ def search(plan: Plan, out: Path, progress: bool) -> Path:
     return catalog
 
 
-def _stage(folder: Path, config, start) -> dict:
-    """Run a stage unless complete; resume it if it was interrupted; refuse a folder trained otherwise."""
-    from fdsl.train import checkpoint
-
-    meta = None
-    try:
-        meta = checkpoint.read_meta(folder)
-    except FdslError:
-        pass
-    if meta and meta.get("complete"):
-        wanted = json.loads(json.dumps(config.to_dict()))
-        changed = [k for k, v in wanted.items() if k not in ("workers", "threads", "eval_every", "model")
-                   and meta["config"].get(k) != v]
-        if changed:
-            raise FdslError(f"{folder} was trained with other settings ({', '.join(changed)}); use another --out")
-        return meta
-    return start(resume=folder.exists())  # a folder with no complete checkpoint yet starts afresh
-
-
 def _splits(name: str, spec: str, plan: Plan):
     """(train subset, validation, held-out, description) of a real dataset, fixed by the plan's seed."""
-    from fdsl.realdata import balanced_subset, keep_classes, open_images, take, three_way_split
+    from fdsl.data.real import balanced_subset, keep_classes, open_images, take, three_way_split
 
     defaults = {**(DATASET_DEFAULTS.get(name) or OTHER_DEFAULTS)}
     heldout = plan.heldout_images or defaults["heldout_images"]
@@ -206,11 +187,6 @@ def _splits(name: str, spec: str, plan: Plan):
                    "train_size": len(chosen), "val_size": len(val_part), "heldout_size": len(heldout_part),
                    "max_classes": max_classes}
     return take(source, chosen), take(source, val_part), take(source, heldout_part), description
-
-
-def _spread(values: list[float]) -> dict:
-    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "min": min(values), "max": max(values), "runs": values}
 
 
 _SPLITS: dict = {}
@@ -228,7 +204,7 @@ def _pretrain_stage(plan: Plan, out: Path, catalog: Path, progress: bool) -> Non
     from fdsl.train.stages import pretrain
 
     config = recipe_config(plan.recipe, "pretrain", plan.stage_overrides("pretrain", plan.seed))
-    _stage(out / "pretrain", config, lambda resume: pretrain(
+    run_stage(out / "pretrain", config, lambda resume: pretrain(
         config, out / "pretrain", plan.recipe, params=catalog, formula=plan.formula,
         render_options={**key_values(plan.render_options), "size": plan.render_size}, data_seed=plan.seed,
         instances=plan.instances, render_once=True, repeat=plan.repeat, task=plan.task, objects=plan.objects,
@@ -246,7 +222,7 @@ def _finetune_stage(plan: Plan, name: str, spec: str, arm: str, seed: int, out: 
     config = recipe_config(plan.recipe, "finetune", dataset_plan.stage_overrides("finetune", seed))
     folder = Path(scratch_out or out) / _finetune_folder(name, arm, seed) if arm == "scratch" \
         else out / _finetune_folder(name, arm, seed)
-    meta = _stage(folder, config, lambda resume: finetune_on(
+    meta = run_stage(folder, config, lambda resume: finetune_on(
         config, folder, plan.recipe, train, val, description,
         checkpoint_path=out / "pretrain" if arm == "pretrained" else None, resume=resume, progress=progress))
     result = {"folder": str(folder), "seed": seed, "val_top1": meta["metrics"]["val_top1"]}
@@ -333,11 +309,11 @@ def finish(prepared: Prepared, outcomes: dict) -> dict:
         for arm in ("pretrained", "scratch"):
             runs = [outcomes[_stage_name(prepared.prefix, name, arm, seed)][0] for seed in plan.seed_list()]
             arms[arm] = {"folders": [r["folder"] for r in runs], "runs": runs,
-                         "val_top1": _spread([r["val_top1"] for r in runs]),
+                         "val_top1": spread([r["val_top1"] for r in runs]),
                          "train_size": description["train_size"], "val_size": description["val_size"],
                          "heldout_size": description["heldout_size"], "classes": description["classes"]}
             if plan.report_heldout:
-                arms[arm]["heldout_top1"] = _spread([r["heldout_top1"] for r in runs])
+                arms[arm]["heldout_top1"] = spread([r["heldout_top1"] for r in runs])
         first = plan.seed_list()[0]
         logs.plot({"pre-trained": Path(arms["pretrained"]["folders"][0]),
                    "scratch": Path(arms["scratch"]["folders"][0])},
@@ -364,7 +340,7 @@ def table(report: dict) -> str:
     for name, arms in report["results"].items():
         scratch, pre = arms["scratch"][key], arms["pretrained"][key]
         gains = [p - s for p, s in zip(pre["runs"], scratch["runs"])]
-        gain = _spread(gains)
+        gain = spread(gains)
         lines.append(f"| {name} | {arms['scratch']['train_size']} / {arms['scratch']['val_size']} / "
                      f"{arms['scratch']['heldout_size']} | {len(gains)} | {scratch['mean']:.2f} ± {scratch['sd']:.2f} | "
                      f"{pre['mean']:.2f} ± {pre['sd']:.2f} | **{gain['mean']:+.2f}** (per seed {gain['min']:+.1f} to "
@@ -382,19 +358,6 @@ def table(report: dict) -> str:
                      + (f", random-feature probe {found['random_features']:.1f} %"
                         if found.get("random_features") is not None else ""))
     return "\n".join(lines)
-
-
-def verdict(gains: list[float]) -> str:
-    """Whether the paired per-seed gains show an effect: mean beyond two standard errors of the mean."""
-    mean = statistics.fmean(gains)
-    if len(gains) < 2:
-        return f"gain {mean:+.2f} points from one seed: no spread to judge it by (use --seeds 0,1,2)"
-    error = statistics.stdev(gains) / len(gains) ** 0.5
-    if abs(mean) <= 2 * error:
-        return (f"gain {mean:+.2f} ± {error:.2f} (standard error over {len(gains)} seeds): within the seed-to-seed "
-                "noise, no effect shown at this size")
-    direction = "helps" if mean > 0 else "hurts"
-    return f"pre-training {direction}: {mean:+.2f} ± {error:.2f} points (standard error over {len(gains)} seeds)"
 
 
 # `make demo`: no shared data, under three minutes on 2 cores (two stages at a time: the scratch arm trains

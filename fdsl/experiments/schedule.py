@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 
 
 @dataclasses.dataclass
@@ -94,7 +94,7 @@ def _next_finished(finished: queue.Queue):
 
 
 def _at_once(stages: list[Stage], jobs: int, log_folder: Path, progress: bool) -> dict:
-    from fdsl.workers import worker_pool
+    from fdsl.core.workers import worker_pool
 
     log_folder.mkdir(parents=True, exist_ok=True)
     finished: queue.Queue = queue.Queue()

@@ -24,9 +24,9 @@ import shutil
 import time
 from pathlib import Path
 
-from fdsl.catalog import ensure_writable_folder, read_manifest
-from fdsl.errors import FdslError
-from fdsl.experiments.reproduce import _spread, _stage, verdict
+from fdsl.catalog.params import ensure_writable_folder, read_manifest
+from fdsl.core.errors import FdslError
+from fdsl.experiments.plan import run_stage, spread, verdict
 from fdsl.train.recipes import recipe_config
 
 ARMS = ("segrcdb", "fractaldb", "scratch")
@@ -67,8 +67,8 @@ class SegmentationPlan:
 
     def check(self) -> None:
         from fdsl.formulas.contour.segrcdb import MAX_CLASSES, MASK_MODES
-        from fdsl.segmentation.model import build_kwargs, check_image_size
-        from fdsl.segmentation.options import parse_scale_range
+        from fdsl.train.segmentation_model import build_kwargs, check_image_size
+        from fdsl.commands.segmentation_options import parse_scale_range
 
         self.seed_list()
         for name in ("image_size", "categories", "segrcdb_instances", "pretrain_images", "pretrain_epochs",
@@ -93,7 +93,7 @@ class SegmentationPlan:
 
 
 def _segrcdb_catalog(plan: SegmentationPlan, out: Path, progress: bool) -> Path:
-    from fdsl.search import search_categories, write_catalog
+    from fdsl.catalog.search import search_categories, write_catalog
     from fdsl.formulas import create_formula
 
     catalog = out / "segrcdb-catalog"
@@ -128,16 +128,16 @@ def _fractal_catalog(plan: SegmentationPlan, out: Path, shared: Path) -> Path:
 
 def _pretrain(plan: SegmentationPlan, out: Path, shared: Path, progress: bool) -> dict:
     """Both pre-trainings (skipped when complete): {arm: run folder}."""
-    from fdsl.segmentation import stages as segmentation
-    from fdsl.segmentation.options import parse_scale_range
-    from fdsl.segmentation.task import Segmentation
+    from fdsl.train import segmentation_stages as segmentation
+    from fdsl.commands.segmentation_options import parse_scale_range
+    from fdsl.train.tasks.segmentation import Segmentation
     from fdsl.train.stages import pretrain
 
     per_epoch = plan.pretrain_images
     seg_config = recipe_config("segmentation", "pretrain", plan.overrides("pretrain", plan.seed))
     catalog = _segrcdb_catalog(plan, out, progress)
     task = Segmentation(scale_range=parse_scale_range(plan.scale_range))
-    _stage(out / "pretrain-segrcdb", seg_config, lambda resume: segmentation.pretrain(
+    run_stage(out / "pretrain-segrcdb", seg_config, lambda resume: segmentation.pretrain(
         seg_config, out / "pretrain-segrcdb", "segmentation", params=catalog,
         render_options={"size": str(plan.image_size), "instances": str(plan.segrcdb_instances),
                         "mask": plan.segrcdb_mask}, data_seed=plan.seed, instances=per_epoch, heldout=64,
@@ -145,7 +145,7 @@ def _pretrain(plan: SegmentationPlan, out: Path, shared: Path, progress: bool) -
     cls_config = recipe_config("segmentation", "pretrain", plan.overrides("pretrain", plan.seed))
     fractal = _fractal_catalog(plan, out, shared)
     per_category = max(1, per_epoch // plan.categories)
-    _stage(out / "pretrain-fractaldb", cls_config, lambda resume: pretrain(
+    run_stage(out / "pretrain-fractaldb", cls_config, lambda resume: pretrain(
         cls_config, out / "pretrain-fractaldb", "segmentation", params=fractal, formula="fractal",
         render_options={"size": str(plan.image_size), "points": str(plan.fractal_points)}, data_seed=plan.seed,
         instances=per_category, render_once=True, resume=resume, progress=progress))
@@ -153,9 +153,10 @@ def _pretrain(plan: SegmentationPlan, out: Path, shared: Path, progress: bool) -
 
 
 def run(plan: SegmentationPlan, out: Path, shared: Path, progress: bool = True) -> dict:
-    from fdsl.segmentation import proxy, stages as segmentation
-    from fdsl.segmentation.options import parse_scale_range
-    from fdsl.segmentation.task import Segmentation
+    from fdsl.data import proxy
+    from fdsl.train import segmentation_stages as segmentation
+    from fdsl.commands.segmentation_options import parse_scale_range
+    from fdsl.train.tasks.segmentation import Segmentation
     from fdsl.train import checkpoint, logs
 
     plan.check()
@@ -177,14 +178,14 @@ def run(plan: SegmentationPlan, out: Path, shared: Path, progress: bool = True) 
             config = recipe_config("segmentation", "finetune", plan.overrides("finetune", seed))
             run_folder = out / f"finetune-{arm}-seed{seed}"
             t = time.perf_counter()
-            meta = _stage(run_folder, config, lambda resume: segmentation.finetune_on(
+            meta = run_stage(run_folder, config, lambda resume: segmentation.finetune_on(
                 config, run_folder, "segmentation", canvases["train"], canvases["val"], description, inits[arm],
                 plan.decoder, task, resume=resume, progress=progress))
             scored = segmentation.evaluate_on(run_folder, canvases["heldout"], batch_size=plan.batch_size)
             timings[f"{arm}-seed{seed}"] = time.perf_counter() - t
             runs.append({"folder": str(run_folder), "seed": seed, "val_miou": meta["metrics"]["val_miou"],
                          "heldout_miou": scored["miou"], "heldout_pixel_acc": scored["pixel_acc"]})
-        results[arm] = {"runs": runs, **{key: _spread([r[key] for r in runs])
+        results[arm] = {"runs": runs, **{key: spread([r[key] for r in runs])
                                         for key in ("val_miou", "heldout_miou", "heldout_pixel_acc")}}
     first = plan.seed_list()[0]
     logs.plot({arm: out / f"finetune-{arm}-seed{first}" for arm in ARMS}, out / "comparison.png",
@@ -205,7 +206,7 @@ def table(report: dict) -> str:
     for arm in ARMS:
         held, acc, val = (results[arm][k] for k in ("heldout_miou", "heldout_pixel_acc", "val_miou"))
         gains = [a - b for a, b in zip(held["runs"], scratch)]
-        gain = "–" if arm == "scratch" else f"**{_spread(gains)['mean']:+.2f}** ({min(gains):+.1f} to {max(gains):+.1f})"
+        gain = "–" if arm == "scratch" else f"**{spread(gains)['mean']:+.2f}** ({min(gains):+.1f} to {max(gains):+.1f})"
         lines.append(f"| {arm} | {len(held['runs'])} | {held['mean']:.2f} ± {held['sd']:.2f} | {acc['mean']:.2f} ± "
                      f"{acc['sd']:.2f} | {val['mean']:.2f} ± {val['sd']:.2f} | {gain} |")
     for arm in ("segrcdb", "fractaldb"):

@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from fdsl.errors import FdslError
-from fdsl.fileio import is_png, png_bytes
+from fdsl.core.errors import FdslError
+from fdsl.core.files import is_png, png_bytes
 
 
 def option(default, help: str, choices=None, cli: bool = True):
@@ -107,9 +107,12 @@ class Formula(ABC):
     params_suffix: ClassVar[str] = ".csv"
     # A preview row shows the views of one draw (a 3D object's cameras) rather than one view of spread draws.
     preview_one_draw: ClassVar[bool] = False
-    # What a render of the catalog is: "classification" (an ImageFolder, fdsl.writer) or "segmentation"
-    # (images with label masks, fdsl.segmentation.writer).
+    # What a render of the catalog is: "classification" (an ImageFolder, fdsl.write.engine) or "segmentation"
+    # (images with label masks, fdsl.write.pairs).
     dataset_kind: ClassVar[str] = "classification"
+    # The batched torch renderer as "module:Class", or None; imported only when asked (torch is heavy, and a
+    # renderer module builds on its formula's module, so the formula must not import it).
+    torch_renderer_path: ClassVar[str | None] = None
     default_categories: ClassVar[int] = 1000  # `fdsl search` without --categories
     max_categories: ClassVar[int | None] = None  # e.g. the labels an 8-bit mask can hold
 
@@ -185,11 +188,16 @@ class Formula(ABC):
             file_name(category, draw, view) -> str
         All index arguments are (B,) int64 tensors; the images stay on the renderer's device.
         """
-        return None
+        if self.torch_renderer_path is None:
+            return None
+        import importlib
+
+        module, name = self.torch_renderer_path.split(":")
+        return getattr(importlib.import_module(module), name)
 
     def create_torch_renderer(self, categories: list, settings: Settings, seed: int, device="cpu"):
         """This family's batched renderer for these categories, on ``device``; FdslError if there is none."""
-        from fdsl.specs import check_seed, resolve_torch_device  # specs builds on this module
+        from fdsl.core.checks import check_seed, resolve_torch_device
 
         renderer = self.torch_renderer()
         if renderer is None:
@@ -217,7 +225,20 @@ def formula_names() -> list[str]:
 
 def torch_renderer_names() -> list[str]:
     """The families that can render on a torch device."""
-    return [name for name in formula_names() if _REGISTRY[name]().torch_renderer() is not None]
+    return [name for name in formula_names() if _REGISTRY[name].torch_renderer_path is not None]
+
+
+def formula_info(name: str) -> dict:
+    """What the registry knows of a family without rendering anything (``fdsl formulas`` prints it)."""
+    cls = type(create_formula(name))
+    return {"name": cls.name, "summary": cls.summary, "output": cls.dataset_kind,
+            "torch_renderer": cls.torch_renderer_path is not None, "params_suffix": cls.params_suffix,
+            "default_categories": cls.default_categories}
+
+
+def list_formulas() -> list[dict]:
+    """Every registered family's metadata, sorted by name (as timm's ``list_models``)."""
+    return [formula_info(name) for name in formula_names()]
 
 
 def create_formula(name: str) -> Formula:

@@ -11,8 +11,8 @@ import dataclasses
 import math
 from pathlib import Path
 
-from fdsl.errors import FdslError
-from fdsl.fileio import atomic_write_bytes
+from fdsl.core.errors import FdslError
+from fdsl.core.files import atomic_write_bytes
 
 
 def row_order(cls) -> list[str]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.formulas.base import Formula, Settings, option, register
 from fdsl.formulas.param_files import read_key_values, require_range, write_key_values
 from fdsl.kernels.numba import noise as kernel

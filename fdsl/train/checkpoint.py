@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 
 WEIGHTS, SIDECAR, STATE = "model.safetensors", "model.json", "state.pt"
 CHECKPOINTS, LATEST = "checkpoints", "LATEST"

@@ -10,7 +10,7 @@ import torch
 import torch.distributed as dist
 
 from fdsl import __version__
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.train.recipes import TrainConfig
 
 

@@ -18,14 +18,14 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from fdsl.datasets import EpochSampler, Keyed
-from fdsl.errors import FdslError
+from fdsl.data.formula import EpochSampler, Keyed
+from fdsl.core.errors import FdslError
 from fdsl.train import checkpoint, diagnose, logs, resume as resuming
 from fdsl.train.context import Context, loader
 from fdsl.train.loop import Training, train_one_epoch, validate
 from fdsl.train.model import keep_frozen_eval, plain_state_dict
 from fdsl.train.recipes import TrainConfig
-from fdsl.train.tasks import CLASSIFICATION
+from fdsl.train.tasks.classification import CLASSIFICATION
 
 evaluate = validate  # the name the verbs use
 LOCK = ".fdsl-train.lock"
@@ -42,7 +42,7 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
     categories); their accuracy says whether the task is being learned (``diagnose``).
     ``stop_after_steps`` stops after that many steps as a kill would (the last
     checkpoint is what survives): tests use it to check resumption.  ``task`` says what
-    an item is and how it is scored (``fdsl.train.tasks``; segmentation: fdsl.segmentation.task).
+    an item is and how it is scored (``fdsl.train.tasks.classification``; segmentation: fdsl.train.tasks.segmentation).
     """
     ctx = Context(config.device)
     if config.threads:

@@ -22,7 +22,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 
 REFERENCE_PER_CATEGORY = 100    # reference images per category the unseen ones are compared with
 RIDGE_PENALTIES = (1e-3, 1e-2, 1e-1, 1.0, 10.0)  # times the mean feature variance x reference count

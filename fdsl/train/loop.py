@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import torch
 
-from fdsl.datasets import Keyed, seeded
-from fdsl.errors import FdslError
-from fdsl.progress import bar
-from fdsl.seeding import rng_for
+from fdsl.data.formula import Keyed, seeded
+from fdsl.core.errors import FdslError
+from fdsl.core.progress import bar
+from fdsl.core.seeding import rng_for
 from fdsl.train import augment, logs
 from fdsl.train.context import Context, autocast, batches, loader, to_device
 from fdsl.train.recipes import TrainConfig

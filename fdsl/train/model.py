@@ -5,8 +5,8 @@ from __future__ import annotations
 import timm
 import torch
 
-from fdsl.errors import FdslError
-from fdsl.train.recipes import PRESETS
+from fdsl.core.errors import FdslError
+from fdsl.train.presets import PRESETS
 
 
 def resolve(name: str, image_size: int, drop_path: float, extra: dict | None = None) -> tuple[str, dict]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fdsl.train.recipes import PRESETS, RECIPES, command_line_fields, recipe_config
+from fdsl.train.presets import PRESETS
+from fdsl.train.recipes import RECIPES, command_line_fields, recipe_config
 
 # The command line reads these types from TrainConfig's annotations ("str | None" -> str).
 _TYPES = {"int": int, "float": float, "str": str}
@@ -44,7 +45,7 @@ def config_from_args(args, stage: str, default_model: str = "resnet18", default_
 
 
 def parse_key_values(items: list[str] | None, flag: str) -> dict:
-    from fdsl.errors import FdslError
+    from fdsl.core.errors import FdslError
 
     values = {}
     for item in items or []:

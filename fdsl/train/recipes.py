@@ -11,7 +11,7 @@ import dataclasses
 import difflib
 import math
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 
 TRAIN_CROPS = ("crop", "resized", "pad")
 MAX_IMAGE_SIZE = 1024  # beyond this a batch of one allocates gigabytes before anything else is checked
@@ -162,7 +162,7 @@ def check_timm_names(config: "TrainConfig") -> None:
         except Exception:  # timm asserts, raises ValueError or KeyError, depending on which part is wrong
             raise unknown_name("--auto-augment", config.auto_augment, AUTO_AUGMENT_EXAMPLES,
                                "timm's policies") from None
-    from fdsl.train.model import check_name
+    from fdsl.train.model import check_name  # model names are the model module's; it imports nothing of recipes
 
     check_name(config.model)
 
@@ -236,15 +236,3 @@ def recipe_config(name: str, stage: str, overrides: dict) -> TrainConfig:
     config = TrainConfig(**{k: v for k, v in values.items() if k in known})
     config.validate()
     return config
-
-
-# Small Vision Transformers for 32-64 px inputs: timm's own VisionTransformer with a 4-px patch and a
-# smaller width/depth.  A checkpoint records the timm name and these keyword arguments, so plain
-# ``timm.create_model(meta["model"], **meta["model_kwargs"])`` rebuilds it; the preset name is only a shorthand.
-# Average pooling instead of a class token: at 64 tokens it trains faster and transfers as well.
-_SMALL_VIT = dict(patch_size=4, global_pool="avg", class_token=False)
-PRESETS = {
-    "vit-nano-p4": ("vit_tiny_patch16_224", dict(_SMALL_VIT, embed_dim=128, depth=4, num_heads=2)),
-    "vit-micro-p4": ("vit_tiny_patch16_224", dict(_SMALL_VIT, embed_dim=192, depth=6, num_heads=3)),
-    "vit-tiny-p4": ("vit_tiny_patch16_224", dict(patch_size=4)),  # ViT-Tiny (192 wide, 12 deep), 4-px patches
-}

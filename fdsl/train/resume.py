@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.train import checkpoint
 from fdsl.train.model import load_weights
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fdsl.composite import Composite, parse_objects
-from fdsl.datasets import Rendered, Repeated, pretraining_dataset
-from fdsl.errors import FdslError
-from fdsl.realdata import (balanced_subset, check_same_classes, check_train_images, keep_classes, open_images,
+from fdsl.data.composite import Composite, parse_objects
+from fdsl.data.formula import Rendered, Repeated, pretraining_dataset
+from fdsl.core.errors import FdslError
+from fdsl.data.real import (balanced_subset, check_same_classes, check_train_images, keep_classes, open_images,
                            split, take)
 from fdsl.train import checkpoint, engine, learnability, model as models
 from fdsl.train.recipes import TrainConfig
@@ -34,7 +34,7 @@ def pretrain(config: TrainConfig, out: Path, recipe: str, params: Path | None = 
     recipes); ``repeat`` shows each image that many times per epoch, each time augmented anew.
     ``task="multi-instance"`` pastes ``objects`` shapes of different categories per image on a random colour
     background with a multi-hot target; ``colourise`` tints single shapes and pastes them on such a background
-    (Anderson & Farrell, fdsl.composite).
+    (Anderson & Farrell, fdsl.data.composite).
 
     ``check_learnability`` first measures training-free learners on the same unseen images (fdsl.train.learnability),
     kept in the run's metadata beside the pretext accuracy; ``learnability_only`` stops there, training nothing.
@@ -224,7 +224,7 @@ def evaluate_on(checkpoint_path: Path, dataset, where: str, batch_size: int = 25
     meta = checkpoint.read_meta(checkpoint_path)
     if meta.get("task") == "segmentation":
         raise FdslError(f"{checkpoint_path} is a segmentation run; fdsl evaluate scores classifiers (its mIoU is in "
-                        "metrics.jsonl; fdsl.segmentation.stages.evaluate_on scores it on other data)")
+                        "metrics.jsonl; fdsl.train.segmentation_stages.evaluate_on scores it on other data)")
     if len(dataset.classes) != len(meta["classes"]):
         raise FdslError(f"{where} has {len(dataset.classes)} classes but the checkpoint was trained on "
                         f"{len(meta['classes'])}; evaluate a checkpoint fine-tuned on this dataset")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.viz import overlay
 from fdsl.viz.figure import Picture, pyplot, title
 from fdsl.viz.images import batch

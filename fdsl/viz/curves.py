@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.viz.figure import Picture, pyplot, title
 
 # Accuracy series a run may log each epoch, and how the legend names them.

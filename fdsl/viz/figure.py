@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 
 
 def pyplot():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.viz.figure import Picture, grid_shape, pyplot, title
 
 

@@ -1,7 +1,7 @@
 """The images a picture is drawn on (``--data``), and each run's view of them.
 
 ``--data`` is a folder of any images (no class folders needed), one image file, or anything
-``fdsl.realdata.open_images`` reads (an ImageFolder tree, a zip of one, an .npz, sklearn-digits).
+``fdsl.data.real.open_images`` reads (an ImageFolder tree, a zip of one, an .npz, sklearn-digits).
 Each run sees the images as its evaluation does (resize, centre crop, normalise with its own
 mean/std at its own size), and the overlay is drawn on that same crop so maps and pixels align.
 """
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 
 FORMS = "a folder of images, an image file, an ImageFolder tree, a .zip of one, an .npz, or sklearn-digits"
 
@@ -29,7 +29,7 @@ def load_images(spec, count: int) -> tuple[list[Image.Image], list[str]]:
     if files is not None:
         picks = _spread(len(files), count)
         return [_read(files[i]) for i in picks], [files[i].name for i in picks]
-    from fdsl.realdata import open_images
+    from fdsl.data.real import open_images
 
     dataset = open_images(str(spec))
     if len(dataset) == 0:
@@ -42,7 +42,7 @@ def load_images(spec, count: int) -> tuple[list[Image.Image], list[str]]:
 
 def _plain_images(path: Path) -> list[Path] | None:
     """The image files of a plain folder (or the one file given); None when it is a dataset for open_images."""
-    from fdsl.realdata import BUILTIN, IMAGE_SUFFIXES
+    from fdsl.data.real import BUILTIN, IMAGE_SUFFIXES
 
     if str(path) in BUILTIN:
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.viz.figure import Picture, pyplot, title
 from fdsl.viz.vit import require_vit, tokens
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 
 
 @dataclass

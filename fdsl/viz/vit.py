@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.formulas.base import Formula, Settings, option
 from fdsl.formulas.param_files import read_key_values, require_range, write_key_values
 from fdsl.kernels.numba import raster

@@ -17,7 +17,7 @@ import dataclasses
 
 import numpy as np
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.formulas.base import Settings, option, register
 from fdsl.formulas.contour.base import (REFERENCE_SIZE, ContourFormula, ContourGeometry, ContourRenderSettings,
                                         check_noise_and_width, draw_contours)

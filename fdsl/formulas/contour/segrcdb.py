@@ -21,7 +21,8 @@ import dataclasses
 
 import numpy as np
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
+from fdsl.core.seeding import rng_for
 from fdsl.formulas.base import Settings, option, register
 from fdsl.formulas.contour.base import (MAX_SIZE, REFERENCE_SIZE, ContourFormula, ContourGeometry, noise_table,
                                         random_keys)
@@ -156,3 +157,8 @@ class SegRCDB(ContourFormula):
         _draw_instance(image, mask, scratch, params, 1, params.centre_x, params.centre_y, MASK_LINES, noise_key,
                        grey_key)
         return image, None
+
+
+def render_pair(categories: list, settings, seed: int, index: int):
+    """Image ``index`` of the dataset and its mask: two (size, size) uint8 arrays, from (seed, index) only."""
+    return render_image(categories, settings, rng_for(seed, "render", index))

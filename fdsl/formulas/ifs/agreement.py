@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from fdsl.formulas.ifs.fractal import FractalDB, FractalRenderSettings
-from fdsl.seeding import rng_for
+from fdsl.core.seeding import rng_for
 
 
 def occupancy(images: np.ndarray, patch: bool) -> np.ndarray:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.formulas.base import Formula, Settings, option
 from fdsl.formulas.ifs.maps import cumulative_probabilities, read_ifs_csv, write_ifs_csv
 from fdsl.kernels.numba import ifs as kernel

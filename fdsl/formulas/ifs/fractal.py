@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.formulas.base import Settings, option, register
 from fdsl.formulas.ifs.base import IFSCanvasSettings, IFSFormula, NO_UNIFORMS, check_canvas
 from fdsl.formulas.ifs.maps import (
@@ -97,14 +97,10 @@ class FractalDB(IFSFormula):
     summary = "FractalDB: 2D IFS categories accepted by filling rate (Kataoka et al. 2020)"
     SearchSettings = FractalSearchSettings
     RenderSettings = FractalRenderSettings
+    torch_renderer_path = "fdsl.formulas.ifs.torch_renderer:FractalTorchRenderer"
 
     def sample_category(self, rng, settings: FractalSearchSettings, context):
         return sample_by_filling_rate(rng, settings)
-
-    def torch_renderer(self):
-        from fdsl.formulas.ifs.torch_renderer import FractalTorchRenderer
-
-        return FractalTorchRenderer
 
     # ---- instances: 25 weight rows x patch draws x flips -------------------
     def render_context(self, categories, settings: FractalRenderSettings):

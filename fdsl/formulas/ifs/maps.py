@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fdsl.catalog import read_numeric_csv, write_numeric_csv
-from fdsl.errors import FdslError
+from fdsl.catalog.params import read_numeric_csv, write_numeric_csv
+from fdsl.core.errors import FdslError
 
 PROBABILITY_TOLERANCE = 1e-6
 

@@ -19,7 +19,7 @@ import dataclasses
 
 import numpy as np
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.formulas.base import option, register
 from fdsl.formulas.ifs.base import IFSCanvasSettings, IFSFormula
 from fdsl.formulas.ifs.fractal import FractalSearchSettings, sample_by_filling_rate

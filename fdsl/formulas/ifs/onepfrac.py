@@ -16,12 +16,12 @@ import dataclasses
 
 import numpy as np
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.formulas.base import Settings, option, register
 from fdsl.formulas.ifs.base import check_canvas, render_system
 from fdsl.formulas.ifs.maps import determinant_probabilities, sample_sigma_system
 from fdsl.formulas.ifs.ofdb import IFSImageSettings, SingleImageIFS
-from fdsl.seeding import rng_for
+from fdsl.core.seeding import rng_for
 
 # The published sampler draws alpha within +-0.1 of sigma.
 SIGMA_SPREAD = 0.1

@@ -14,12 +14,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.formulas.ifs.base import draw_warning, point_colours
 from fdsl.formulas.ifs.fractal import FLIPS, FractalDB, FractalRenderSettings, draws_per_row
 from fdsl.formulas.ifs.maps import weight_rows
 from fdsl.kernels.torch import ifs as torch_ifs
-from fdsl.seeding import kernel_key
+from fdsl.core.seeding import kernel_key
 
 # Separates the torch renderer's streams from the CPU renderer's rng_for(seed, "render", ...).
 STREAM_NAME = "render-torch"

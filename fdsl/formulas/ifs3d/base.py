@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from fdsl.errors import FdslError
-from fdsl.fileio import is_png, png_bytes
+from fdsl.core.errors import FdslError
+from fdsl.core.files import is_png, png_bytes
 from fdsl.formulas.base import Formula, Settings, option
 from fdsl.formulas.ifs.base import draw_warning
 from fdsl.formulas.ifs3d import camera
 from fdsl.formulas.ifs3d.systems import PARAMETERS, axis_variances, read_system, sample_system, write_system
 from fdsl.kernels.numba import ifs3d as kernel
-from fdsl.ply import is_ply, ply_bytes
+from fdsl.core.ply import is_ply, ply_bytes
 
 OUTPUTS = ("views", "ply")
 COMPAT_MODES = ("none", "official")

@@ -16,12 +16,12 @@ import dataclasses
 
 import numpy as np
 
-from fdsl.errors import FdslError
+from fdsl.core.errors import FdslError
 from fdsl.formulas.base import option, register
 from fdsl.formulas.ifs3d.base import OUTPUTS, CloudFormula, CloudViewSettings, cloud_warning, system_maps
 from fdsl.formulas.ifs3d.systems import point_cloud
 from fdsl.kernels.numba import ifs3d as kernel
-from fdsl.seeding import rng_for
+from fdsl.core.seeding import rng_for
 
 MAX_INSTANCES = 1_000_000
 # The published mix list comes from an unseeded random.sample: any fixed list is as faithful; this one is ours.

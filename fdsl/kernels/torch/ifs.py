@@ -81,7 +81,7 @@ def absorb(state: torch.Tensor, word: torch.Tensor | int) -> torch.Tensor:
 
 
 def split_key(key: int) -> tuple[int, int]:
-    """A 64-bit host key (fdsl.seeding.kernel_key) as two int32 words."""
+    """A 64-bit host key (fdsl.core.seeding.kernel_key) as two int32 words."""
     return _int32(key), _int32(key >> 32)
 
 

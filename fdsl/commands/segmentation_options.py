@@ -1,0 +1,30 @@
+"""Command-line options of the segmentation task, shared by ``fdsl pretrain`` and ``fdsl finetune``."""
+
+from __future__ import annotations
+
+from fdsl.core.errors import FdslError
+
+
+def add_segmentation_arguments(parser) -> None:
+    group = parser.add_argument_group("segmentation (--task segmentation)")
+    group.add_argument("--decoder", default="fpn", help="smp decoder on the timm encoder --model: fpn (cheapest on "
+                       "a CPU), upernet or segformer (default: fpn)")
+    group.add_argument("--seg-loss", default="ce", help="ce (cross-entropy) or ce+dice (default: ce)")
+    group.add_argument("--scale-range", default="0.5-2", help="random resize factors of the training crops, "
+                       "LOW-HIGH (default: 0.5-2, as published)")
+
+
+def parse_scale_range(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in text.split("-"))
+    except ValueError:
+        raise FdslError(f"--scale-range takes LOW-HIGH (e.g. 0.5-2), got '{text}'") from None
+    if not (0 < low <= high <= 8):
+        raise FdslError(f"--scale-range {text}: need 0 < LOW <= HIGH <= 8")
+    return low, high
+
+
+def task_from_args(args):
+    from fdsl.train.tasks.segmentation import Segmentation
+
+    return Segmentation(loss=args.seg_loss, scale_range=parse_scale_range(args.scale_range))

@@ -1,0 +1,52 @@
+"""Checks of plain values that every layer shares (seeds, worker counts, category counts, a torch device).
+
+Here, below formulas and specs, so that a formula can check its seed or device without importing the
+specs built on it.
+"""
+
+from __future__ import annotations
+
+from fdsl.core.errors import FdslError
+
+# A search needs at least one candidate per category and usually dozens: beyond this it would run for weeks.
+MAX_CATEGORIES = 10_000_000
+
+
+def check_seed(seed: int, flag: str = "--seed") -> int:
+    if seed < 0:
+        raise FdslError(f"{flag} must be >= 0, got {seed}")
+    return seed
+
+
+def check_workers(workers: int) -> int:
+    if workers < 1:
+        raise FdslError(f"--workers must be at least 1, got {workers}")
+    return workers
+
+
+def check_categories(categories: int) -> int:
+    if categories < 1:
+        raise FdslError(f"--categories must be at least 1, got {categories}")
+    if categories > MAX_CATEGORIES:
+        raise FdslError(f"--categories {categories} is above the {MAX_CATEGORIES:,} limit (FractalDB-10k has 10,000); "
+                        "ask for fewer categories")
+    return categories
+
+
+def resolve_torch_device(name):
+    """'cpu', 'cuda' or 'cuda:N' as a torch.device; FdslError when that device is not there."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise FdslError(f"unknown device '{name}'; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise FdslError(f"device '{name}': torch sees no CUDA GPU here; run on the CPU instead")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise FdslError(f"device '{name}': only {torch.cuda.device_count()} CUDA device(s) visible; "
+                            f"use cuda:0..cuda:{torch.cuda.device_count() - 1}")
+    elif device.type != "cpu":
+        raise FdslError(f"device '{name}' is not supported; use cpu, cuda or cuda:N")
+    return device

@@ -1,0 +1,47 @@
+"""What every experiment shares: run a stage once (resume it, refuse a folder trained otherwise), the spread
+of per-seed results, and the verdict on paired gains."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+from fdsl.core.errors import FdslError
+
+
+def run_stage(folder: Path, config, start) -> dict:
+    """Run a stage unless complete; resume it if it was interrupted; refuse a folder trained otherwise."""
+    from fdsl.train import checkpoint
+
+    meta = None
+    try:
+        meta = checkpoint.read_meta(folder)
+    except FdslError:
+        pass
+    if meta and meta.get("complete"):
+        wanted = json.loads(json.dumps(config.to_dict()))
+        changed = [k for k, v in wanted.items() if k not in ("workers", "threads", "eval_every", "model")
+                   and meta["config"].get(k) != v]
+        if changed:
+            raise FdslError(f"{folder} was trained with other settings ({', '.join(changed)}); use another --out")
+        return meta
+    return start(resume=folder.exists())  # a folder with no complete checkpoint yet starts afresh
+
+
+def spread(values: list[float]) -> dict:
+    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "min": min(values), "max": max(values), "runs": values}
+
+
+def verdict(gains: list[float]) -> str:
+    """Whether the paired per-seed gains show an effect: mean beyond two standard errors of the mean."""
+    mean = statistics.fmean(gains)
+    if len(gains) < 2:
+        return f"gain {mean:+.2f} points from one seed: no spread to judge it by (use --seeds 0,1,2)"
+    error = statistics.stdev(gains) / len(gains) ** 0.5
+    if abs(mean) <= 2 * error:
+        return (f"gain {mean:+.2f} ± {error:.2f} (standard error over {len(gains)} seeds): within the seed-to-seed "
+                "noise, no effect shown at this size")
+    direction = "helps" if mean > 0 else "hurts"
+    return f"pre-training {direction}: {mean:+.2f} ± {error:.2f} points (standard error over {len(gains)} seeds)"

@@ -1,8 +1,0 @@
-"""PC-FractalDB scenes: synthetic rooms of fractal objects for 3D detection pre-training (``fdsl scenes``).
-
-``layout.py`` draws a scene's boxes as published (``scene_%05d.json``);
-``assemble.py`` fills the boxes with PC-FractalDB instances and derives the
-labels, boxes and votes that VoteNet-style loaders read; ``files.py`` encodes
-them; ``writer.py`` writes many scenes (workers, shards, resume); ``preview.py``
-draws them from above.  Scene i is a function of (seed, i) only.
-"""
