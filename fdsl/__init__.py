@@ -8,12 +8,14 @@ The Python entry points (fdsl/api.py), importable without torch:
 * ``fdsl.search_catalog(formula, out, categories=..., seed=..., **settings)``: write a catalog;
 * ``fdsl.render_catalog(formula, params, out, format="folder" | "webdataset", **settings)``: write a dataset;
 * ``fdsl.FormulaDataset(formula, params, settings, transform=...)``: on-the-fly images (torch);
-* ``fdsl.webdataset_pipeline(shards, transform=...)``: stream tar shards (webdataset).
+* ``fdsl.webdataset_pipeline(shards, transform=...)``: stream tar shards (webdataset);
+* ``fdsl.list_formulas()``: every family with what it writes and whether it renders on a torch device;
+* ``fdsl.FdslError``: the one exception bad input raises (the command line prints it as one line, exit 2).
 """
 
 __version__ = "0.1.0"
 
-API = ("search_catalog", "render_catalog", "FormulaDataset", "webdataset_pipeline")
+API = ("search_catalog", "render_catalog", "FormulaDataset", "webdataset_pipeline", "list_formulas", "FdslError")
 __all__ = ["__version__", *API]
 
 

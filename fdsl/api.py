@@ -53,17 +53,35 @@ def render_catalog(formula: str, params, out, seed: int = 0, workers: int = 1, f
     or "webdataset" (``out/{shard:06d}.tar`` of ``shard_size`` samples, ``.png`` + ``.cls``).
     ``shard``: "K/N" renders only part K of N (one per machine or job-array task).
     ``settings`` are the formula's render settings (``size=362, points=200_000`` ...).
+    What is written follows the family: images, or image/mask pairs for ``segrcdb`` (``images=N``);
+    ``formula="scenes"`` writes PC-FractalDB scenes of a 3D catalog (``scenes=N`` and the scene settings).
     A re-run resumes; the same seed gives byte-identical files at any ``workers`` and ``shard``.
     """
+    from fdsl.catalog.specs import Device, Output, RenderSpec, SceneSpec, Shard
     from fdsl.formulas import create_formula
-    from fdsl.catalog.specs import Device, Output, RenderSpec, Shard
-    from fdsl.write.engine import render as run_render
+    from fdsl.write.engine import render as run_render, write_scenes
 
+    if formula == "scenes":
+        from fdsl.formulas.scenes.layout import SceneSettings
+
+        if device != "cpu":
+            raise FdslError(f"scenes are written on the CPU only; omit device='{device}'")
+        count = settings.pop("scenes", 1000)
+        spec = SceneSpec(SceneSettings.from_strings(settings, "scene setting"), int(count), seed, workers,
+                         Shard.parse(shard), Output(format, shard_size))
+        return write_scenes(spec, Path(params), Path(out), progress)
     family = create_formula(formula)
     spec = RenderSpec(family, family.RenderSettings.from_strings(settings, "render setting"), seed=seed,
                       workers=workers, shard=Shard.parse(shard), device=Device.parse(device),
                       output=Output(format, shard_size))
     return run_render(spec, Path(params), Path(out), progress)
+
+
+def list_formulas() -> list[dict]:
+    """Every registered family: name, summary, output kind, whether it has a torch renderer (as timm's list_models)."""
+    from fdsl.formulas import list_formulas as registry_list
+
+    return registry_list()
 
 
 def __getattr__(name: str):

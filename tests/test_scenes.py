@@ -15,7 +15,7 @@ from fdsl.formulas import create_formula
 from fdsl.formulas.scenes.assemble import points_in_box
 from fdsl.formulas.scenes.layout import SceneSettings, sample_layout
 from fdsl.catalog.specs import SceneSpec
-from fdsl.write.scenes import write_scenes
+from fdsl.write.engine import write_scenes
 from fdsl.core.seeding import rng_for
 from fdsl.catalog.specs import Shard
 from helpers import run_cli

@@ -131,9 +131,10 @@ def test_a_kill_never_leaves_a_truncated_tar_under_its_name(tiny_catalog, tmp_pa
     process.wait()
     finished = sorted(out.glob("*.tar"))
     assert 0 < len(finished) < 30, "the kill should land mid-run"
+    from fdsl.write.producers import ImageProducer
     from fdsl.write.sinks import TarSink
 
-    sink = TarSink(out, create_formula("fractal"), _settings(size=64, points=20_000, patches=2), 3, 20)
+    sink = TarSink(out, ImageProducer(create_formula("fractal"), _settings(size=64, points=20_000, patches=2), 2, 3), 20)
     for tar_path in finished:
         assert is_complete_tar(tar_path, sink.member_names(int(tar_path.stem)))
     resumed = subprocess.run(command, capture_output=True, text=True, check=True)

@@ -20,7 +20,7 @@ from fdsl.core.errors import FdslError
 from fdsl.core.progress import bar as progress_bar
 from fdsl.core.seeding import rng_for
 from fdsl.catalog.specs import SearchSpec
-from fdsl.core.workers import worker_pool
+from fdsl.core.workers import task_results
 
 BATCH = 32
 # Give up rather than spin forever when a threshold accepts (almost) nothing.
@@ -69,31 +69,28 @@ def search(spec: SearchSpec, progress: bool = True) -> SearchResult:
     result = SearchResult()
     start = time.perf_counter()
     bar = progress_bar(total=categories, desc=f"search {spec.formula.name}", enabled=progress)
-    if workers == 1:
-        _init_worker(spec)
-        batches = map(_test_batch, _batches(limit))
-        pool = None
-    else:
-        pool = worker_pool(workers, _init_worker, (spec,))
-        batches = pool.imap(_test_batch, _batches(limit), chunksize=1)
     try:
-        for first, accepted in zip(_batches(limit), batches):
-            take = accepted[: categories - len(result.categories)]
-            result.categories.extend(take)
-            bar.update(len(take))
-            if len(result.categories) == categories:
-                # Candidates after the last accepted one do not count: the answer is the same at any batching.
-                result.candidates = result.categories[-1][0] + 1
-                break
-        else:
-            raise FdslError(f"only {len(result.categories)} of {categories} categories accepted after {limit} "
-                            "candidates; lower the acceptance threshold (e.g. --fill-rate)")
+        with task_results(workers, _init_worker, (spec,), _test_batch, _batches(limit), ordered=True,
+                          chunksize=1) as batches:
+            _take_until_enough(batches, categories, limit, result, bar)
     finally:
         bar.close()
-        if pool is not None:
-            pool.terminate()
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _take_until_enough(batches, categories: int, limit: int, result: SearchResult, bar) -> None:
+    """Accepted candidates of the batches, in candidate order, until ``categories`` are found."""
+    for accepted in batches:
+        take = accepted[: categories - len(result.categories)]
+        result.categories.extend(take)
+        bar.update(len(take))
+        if len(result.categories) == categories:
+            # Candidates after the last accepted one do not count: the answer is the same at any batching.
+            result.candidates = result.categories[-1][0] + 1
+            return
+    raise FdslError(f"only {len(result.categories)} of {categories} categories accepted after {limit} "
+                    "candidates; lower the acceptance threshold (e.g. --fill-rate)")
 
 
 def write_catalog(formula_name: str, settings, seed: int, result: SearchResult, out: Path) -> Path:

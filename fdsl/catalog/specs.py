@@ -149,6 +149,7 @@ class SceneSpec:
     seed: int = 0
     workers: int = 1
     shard: Shard = field(default_factory=Shard)
+    output: Output = field(default_factory=Output)
 
     def __post_init__(self):
         if not (1 <= self.scenes <= MAX_SCENES):

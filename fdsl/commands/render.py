@@ -44,12 +44,7 @@ def run(args) -> int:
     spec = RenderSpec(formula, settings_from_args(formula.RenderSettings, args), seed=args.seed,
                       workers=args.workers, shard=shard, device=Device.parse(args.device),
                       output=Output(args.format, args.shard_size))
-    if formula.dataset_kind == "segmentation":  # image + mask pairs, not an ImageFolder
-        from fdsl.write.pairs import render_segmentation as render_pairs
-
-        report = render_pairs(spec, args.params, args.out, progress=not args.quiet)
-    else:
-        report = render(spec, args.params, args.out, progress=not args.quiet)
+    report = render(spec, args.params, args.out, progress=not args.quiet)  # images or image/mask pairs
     if report.written == 0:
         print(f"nothing to do: all {report.skipped} images of this {'shard' if shard.count > 1 else 'dataset'} "
               f"are already in {args.out}")

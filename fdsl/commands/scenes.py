@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fdsl.catalog.specs import DEFAULT_SHARD_SIZE, OUTPUT_FORMATS, Output, SceneSpec, Shard
 from fdsl.commands.options import add_settings_arguments, settings_from_args
 from fdsl.formulas.scenes.layout import SceneSettings
 
@@ -25,18 +26,22 @@ def add_parser(verbs) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the layouts and objects (default: 0)")
     parser.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
     parser.add_argument("--shard", default=None, help="K/N: write only the scenes i with i %% N == K")
+    parser.add_argument("--format", choices=OUTPUT_FORMATS, default="folder",
+                        help="folder: scene_NNNNN.json + _pc.npz + _bbox.npy + _votes.npz files (default); "
+                        "webdataset: OUT/NNNNNN.tar shards, one sample per scene (.json, .pc.npz, .bbox.npy, "
+                        ".votes.npz)")
+    parser.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
+                        help=f"--format webdataset: scenes per tar (default: {DEFAULT_SHARD_SIZE})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_settings_arguments(parser, SceneSettings)
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from fdsl.catalog.specs import SceneSpec
-    from fdsl.write.scenes import write_scenes
-    from fdsl.catalog.specs import Shard
+    from fdsl.write.engine import write_scenes
 
     spec = SceneSpec(settings_from_args(SceneSettings, args), args.scenes, args.seed, args.workers,
-                     Shard.parse(args.shard))
+                     Shard.parse(args.shard), Output(args.format, args.shard_size))
     report = write_scenes(spec, args.params, args.out, progress=not args.quiet)
     if report.written == 0:
         print(f"nothing to do: all {report.skipped} scenes are already in {args.out}")

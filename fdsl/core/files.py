@@ -1,4 +1,4 @@
-"""Atomic file writes: a killed process never leaves a truncated file under its final name."""
+"""Atomic file writes (a killed process never leaves a truncated file under its final name) and the one lock."""
 
 from __future__ import annotations
 
@@ -8,31 +8,54 @@ from pathlib import Path
 
 from fdsl.core.png import PNG_SIGNATURE, png_bytes
 
-# png_bytes lives in fdsl/png.py; importing it from here keeps working.
-__all__ = ["PART_SUFFIX", "PNG_SIGNATURE", "atomic_open", "atomic_write_bytes", "folder_lock", "is_png", "png_bytes",
-           "remove_partial_files"]
+# png_bytes lives in fdsl/core/png.py; importing it from here keeps working.
+__all__ = ["PART_SUFFIX", "PNG_SIGNATURE", "acquire_lock", "atomic_open", "atomic_write_bytes", "folder_lock",
+           "is_png", "png_bytes", "remove_partial_files", "sync_folder"]
 
 # Temporary files end in ".part": no image loader (ImageFolder included) takes them for data.
 PART_SUFFIX = ".part"
 
 
 @contextlib.contextmanager
-def atomic_open(path: Path):
-    """A binary file handle whose content appears under ``path`` only once the block has finished."""
+def atomic_open(path: Path, durable: bool = False):
+    """A binary file handle whose content appears under ``path`` only once the block has finished.
+
+    ``durable``: also on disk before the rename, and the rename itself synced (checkpoints: a power cut
+    must not leave a run pointing at a file the disk never got).
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}{PART_SUFFIX}")
     try:
         with open(tmp, "wb") as handle:
             yield handle
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, path)
+    if durable:
+        sync_folder(path.parent)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    with atomic_open(path) as handle:
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = False) -> None:
+    with atomic_open(path, durable) as handle:
         handle.write(data)
+
+
+def sync_folder(folder: Path) -> None:
+    """fsync a folder, so that renames inside it survive a crash (where the filesystem allows it)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some filesystems cannot fsync a directory; the rename is still atomic
+    finally:
+        os.close(descriptor)
 
 
 def remove_partial_files(folder: Path, owns=None) -> int:
@@ -72,18 +95,26 @@ def folder_lock(folder: Path, verb: str, part: str = ""):
     The lock is the operating system's (released when the process dies, even by
     kill -9); the small ``.fdsl-<verb>[-<part>].lock`` file it uses may stay behind, harmlessly.
     """
-    from filelock import FileLock, Timeout
-
-    from fdsl.core.errors import FdslError
-
     suffix = "-" + part.replace(" ", "-").replace("/", "-of-") if part else ""
-    lock = FileLock(str(Path(folder) / f".fdsl-{verb}{suffix}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise FdslError(f"another 'fdsl {verb}'{f' of {part}' if part else ''} is writing to {folder}; wait for it "
-                        "to finish (then re-run to resume), or choose another --out") from None
+    lock = acquire_lock(Path(folder) / f".fdsl-{verb}{suffix}.lock",
+                        f"another 'fdsl {verb}'{f' of {part}' if part else ''} is writing to {folder}; wait for it "
+                        "to finish (then re-run to resume), or choose another --out")
     try:
         yield
     finally:
         lock.release()
+
+
+def acquire_lock(path: Path, busy: str):
+    """The operating system's exclusive lock on ``path`` (a ``filelock.FileLock``, held until ``release()`` or
+    the process dies), or a one-line FdslError ``busy`` at once when another process holds it."""
+    from filelock import FileLock, Timeout
+
+    from fdsl.core.errors import FdslError
+
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise FdslError(busy) from None
+    return lock

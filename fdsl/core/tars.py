@@ -1,11 +1,10 @@
-"""WebDataset tar shards: which images each shard holds, deterministic tar bytes, and reading them back.
+"""WebDataset tar shards: deterministic tar bytes, image samples, and reading them back.
 
-A dataset of C categories x D draws x V views is laid out as one sequence of
-images in *draw-major* order, position p = ((draw * C + category) * V + view),
-and shard t holds positions [t * S, (t + 1) * S).  Consecutive draws are thus
-of different categories, so every shard mixes many classes (what a streaming
-loader's shuffle buffer needs), and a shard's content depends only on (C, D,
-V, S): any worker count and any ``--shard K/N`` split write the same tars.
+Which samples a tar holds is the writer's (``fdsl.write.sinks.TarSink``): tar t holds positions
+[t * S, (t + 1) * S) of the producer's sample order.  Images are in *draw-major* order, position
+p = ((draw * C + category) * V + view), so consecutive samples are of different categories and every
+tar mixes many classes (what a streaming loader's shuffle buffer needs); a tar's content depends only on
+(C, D, V, S): any worker count and any ``--shard K/N`` split write the same tars.
 
 Each image is one WebDataset sample: ``{category:05d}/{stem}.png`` (the file
 the folder layout holds, under the same relative path) and
@@ -18,7 +17,6 @@ from __future__ import annotations
 
 import io
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from fdsl.core.files import atomic_open
@@ -26,46 +24,6 @@ from fdsl.core.files import atomic_open
 LABEL_EXTENSION = ".cls"
 TAR_BLOCK = 512
 _END_OF_ARCHIVE = 2 * TAR_BLOCK  # two zero blocks close every tar
-
-
-@dataclass(frozen=True)
-class ShardLayout:
-    """Which (category, draw, views) each tar shard holds."""
-
-    categories: int
-    draws: int
-    views: int
-    shard_size: int
-
-    @property
-    def images(self) -> int:
-        return self.categories * self.draws * self.views
-
-    @property
-    def count(self) -> int:
-        return -(-self.images // self.shard_size)
-
-    def name(self, shard: int) -> str:
-        return f"{shard:06d}.tar"
-
-    def size(self, shard: int) -> int:
-        return min(self.images, (shard + 1) * self.shard_size) - shard * self.shard_size
-
-    def parts(self, shard: int) -> list[tuple[int, int, list[int]]]:
-        """The images of ``shard`` as (category, draw, views), in draw-major order.
-
-        A draw whose views straddle two shards appears in both, each with its own views.
-        """
-        parts: list[tuple[int, int, list[int]]] = []
-        start = shard * self.shard_size
-        for position in range(start, start + self.size(shard)):
-            unit, view = divmod(position, self.views)
-            draw, category = divmod(unit, self.categories)
-            if parts and parts[-1][:2] == (category, draw):
-                parts[-1][2].append(view)
-            else:
-                parts.append((category, draw, [view]))
-        return parts
 
 
 def sample_key(category: int, file_name: str) -> str:

@@ -50,14 +50,19 @@ def worker_pool(workers: int, initializer, initargs: tuple):
 
 
 @contextlib.contextmanager
-def task_results(workers: int, initializer, initargs: tuple, function, tasks):
-    """``function`` over ``tasks``, results in any order: in this process (one worker) or in a pool stopped on exit."""
+def task_results(workers: int, initializer, initargs: tuple, function, tasks, ordered: bool = False,
+                 chunksize: int = 2):
+    """``function`` over ``tasks``: in this process (one worker) or in a pool stopped on exit.
+
+    Results come in any order, or in the tasks' order with ``ordered`` (then ``chunksize`` tasks at a time go
+    to a worker, so that a lazy ``tasks`` iterator, e.g. a GPU rendering ahead, is not drained at once).
+    """
     if workers == 1:
         initializer(*initargs)
         yield map(function, tasks)
         return
     pool = worker_pool(workers, initializer, initargs)
     try:
-        yield pool.imap_unordered(function, tasks)
+        yield pool.imap(function, tasks, chunksize=chunksize) if ordered else pool.imap_unordered(function, tasks)
     finally:
         pool.terminate()

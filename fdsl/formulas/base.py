@@ -108,7 +108,7 @@ class Formula(ABC):
     # A preview row shows the views of one draw (a 3D object's cameras) rather than one view of spread draws.
     preview_one_draw: ClassVar[bool] = False
     # What a render of the catalog is: "classification" (an ImageFolder, fdsl.write.engine) or "segmentation"
-    # (images with label masks, fdsl.write.pairs).
+    # (images with label masks): the writer picks its producer (fdsl.write.producers) by it.
     dataset_kind: ClassVar[str] = "classification"
     # The batched torch renderer as "module:Class", or None; imported only when asked (torch is heavy, and a
     # renderer module builds on its formula's module, so the formula must not import it).

@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 
 from fdsl.catalog.params import load_catalog, read_manifest
 from fdsl.core.errors import FdslError
+from fdsl.core.files import atomic_open
 from fdsl.formulas import create_formula
 from fdsl.core.seeding import rng_for
 from fdsl.core.checks import check_seed
@@ -146,9 +147,8 @@ def preview(source: Path, out: Path, rows: int = 8, columns: int = 8, tile: int 
         sheet = contact_sheet(sheet_rows, tile)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.part")
-        sheet.save(tmp, format="PNG" if out.suffix.lower() == ".png" else "JPEG")
-        tmp.replace(out)
+        with atomic_open(out) as handle:
+            sheet.save(handle, format="PNG" if out.suffix.lower() == ".png" else "JPEG")
     except OSError as exc:
         raise FdslError(f"cannot write {out} ({exc.strerror or exc}); choose a writable --out") from None
     return out

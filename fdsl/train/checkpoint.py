@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from fdsl.core.errors import FdslError
+from fdsl.core.files import atomic_write_bytes, sync_folder
 
 WEIGHTS, SIDECAR, STATE = "model.safetensors", "model.json", "state.pt"
 CHECKPOINTS, LATEST = "checkpoints", "LATEST"
@@ -48,13 +49,13 @@ def save(folder: Path, weights: dict, meta: dict, state: dict) -> Path:
     _write_synced(staging / WEIGHTS, safetensors_bytes(weights, metadata={"format": "pt"}))
     _write_synced(staging / STATE, buffer.getvalue())
     _write_synced(staging / SIDECAR, _json_bytes(meta))
-    _sync_folder(staging)
+    sync_folder(staging)
     final = root / name
     if final.exists():  # the same step saved again (an epoch end right after a mid-epoch save)
         shutil.rmtree(final)
     os.replace(staging, final)
-    _sync_folder(root)
-    _replace_synced(root / LATEST, name.encode())
+    sync_folder(root)
+    atomic_write_bytes(root / LATEST, name.encode(), durable=True)
     _publish(folder, final)
     for old in root.iterdir():
         if old.name != name and old.name != LATEST and old.is_dir():
@@ -71,7 +72,7 @@ def _publish(folder: Path, checkpoint: Path) -> None:
     except OSError:  # a filesystem without hard links
         shutil.copyfile(checkpoint / WEIGHTS, link)
     os.replace(link, folder / WEIGHTS)
-    _replace_synced(folder / SIDECAR, (checkpoint / SIDECAR).read_bytes())
+    atomic_write_bytes(folder / SIDECAR, (checkpoint / SIDECAR).read_bytes(), durable=True)
 
 
 def latest(folder: Path) -> Path | None:
@@ -102,26 +103,6 @@ def _write_synced(path: Path, data: bytes) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _replace_synced(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    _write_synced(tmp, data)
-    os.replace(tmp, path)
-    _sync_folder(path.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass  # some filesystems cannot fsync a directory; the rename is still atomic
-    finally:
-        os.close(descriptor)
 
 
 def _plain(value):

@@ -103,15 +103,10 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
 
 def _lock(folder: Path):
     """One training process per run folder; the operating system releases the lock when the process dies."""
-    from filelock import FileLock, Timeout
+    from fdsl.core.files import acquire_lock
 
-    lock = FileLock(str(folder / LOCK))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise FdslError(f"another fdsl training run is writing to {folder}; wait for it to finish (then add --resume "
-                        "to continue it), or choose another --out") from None
-    return lock
+    return acquire_lock(folder / LOCK, f"another fdsl training run is writing to {folder}; wait for it to finish "
+                        "(then add --resume to continue it), or choose another --out")
 
 
 def _build(model, train_set, config: TrainConfig, ctx: Context, num_classes: int, steps_per_epoch: int,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fdsl.core.errors import FdslError
+from fdsl.core.files import atomic_open
 
 
 def pyplot():
@@ -43,12 +43,10 @@ def save(figure, out: Path, dpi: int = 110) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FdslError(f"cannot create the folder of --out {out} ({exc.strerror}); choose a writable place") from None
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        figure.savefig(tmp, dpi=dpi, format=suffix, bbox_inches="tight")
-        os.replace(tmp, out)
+        with atomic_open(out) as handle:
+            figure.savefig(handle, dpi=dpi, format=suffix, bbox_inches="tight")
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise FdslError(f"cannot write --out {out} ({exc.strerror}); choose a writable place") from None
     return out
 

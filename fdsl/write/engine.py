@@ -1,12 +1,11 @@
-"""Render a catalog to disk: workers, shards, atomic writes, resume, whatever the output format.
+"""Write any output kind to disk: workers, shards, atomic writes, resume, one manifest.
 
-Where images go is a sink (fdsl/sinks.py): an ImageFolder tree
-``OUT/{category:05d}/{formula file name}``, loadable by
-``torchvision.datasets.ImageFolder`` as is, or WebDataset tar shards
-``OUT/{shard:06d}.tar``.  The writer renders the sink's tasks (a few draws of
-the folder layout, one tar of the shard layout) in worker processes; each file
-is written under a temporary name and renamed, so a killed run leaves nothing
-truncated, and a re-run redoes only the tasks whose files are not all whole.
+One engine for every kind: what a sample is comes from a producer (``fdsl.write.producers``: a formula's
+images, SegRCDB image/mask pairs, PC-FractalDB scenes); where it goes from a sink (``fdsl.write.sinks``: a
+folder tree or WebDataset tar shards).  The engine renders the sink's tasks in worker processes; each file
+is written under a temporary name and renamed, so a killed run leaves nothing truncated, and a re-run redoes
+only the tasks whose files are not all whole.  Each ``--shard K/N`` locks its own part of the folder, cleans
+up only its own temporaries, and a folder never holds two datasets or two shard splits.
 """
 
 from __future__ import annotations
@@ -16,77 +15,91 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from fdsl.catalog.params import ensure_writable_folder, environment, load_catalog, read_manifest, write_manifest
+from fdsl.catalog.specs import Device, Output, RenderSpec, SceneSpec, Shard
 from fdsl.core.errors import FdslError
-from fdsl.core.progress import bar as progress_bar
 from fdsl.core.files import atomic_write_bytes, folder_lock, remove_partial_files
-from fdsl.core.seeding import rng_for
+from fdsl.core.progress import bar as progress_bar
+from fdsl.core.workers import task_results
+from fdsl.formulas import create_formula
+from fdsl.write.producers import ImageProducer, PairProducer, SceneProducer, render_unit
 from fdsl.write.sinks import make_sink
-from fdsl.catalog.specs import Device, Output, RenderSpec, Shard
-from fdsl.core.workers import worker_pool
 
-__all__ = ["RenderReport", "Shard", "render", "render_dataset", "render_unit", "render_units"]
+__all__ = ["Report", "Shard", "check_existing", "render", "render_dataset", "render_unit", "render_units",
+           "write", "write_scenes"]
 
 DEVICE_BATCH = 1024
 WARNING_PREFIX = ".warning-"
-# Manifests written before the output format was recorded describe an ImageFolder tree.
+# Manifests written before the output format was recorded describe a folder tree.
 LEGACY_IDENTITY = {"output": Output().to_dict()}
+PRODUCERS = {"classification": ImageProducer, "segmentation": PairProducer}  # a formula's dataset_kind
 
 
 @dataclass
-class RenderReport:
+class Report:
     written: int = 0
     skipped: int = 0
-    images: int = 0
+    images: int = 0  # samples in the dataset (images, image/mask pairs or scenes)
     seconds: float = 0.0
     warnings: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)  # what the producer tallies (e.g. objects_without_room)
     manifest: Path | None = None
+
+    @property
+    def objects_without_room(self) -> int:
+        return self.counts.get("objects_without_room", 0)
+
+
+RenderReport = Report
+
+
+@dataclass
+class Job:
+    """One write: a producer, where and how its samples go, and what identifies the dataset."""
+
+    producer: object
+    output: Output
+    shard: Shard
+    workers: int
+    identity: dict
+    params_dir: Path
+    names: list
+    description: str  # the progress bar's
+    renderer: object = None  # a torch renderer (images only), or None
 
 
 _worker_state: dict = {}
 
 
-def _init_worker(spec: RenderSpec, categories: list, out: str) -> None:
-    _worker_state.update(spec=spec, categories=categories, out=Path(out),
-                         sink=make_sink(spec.output, Path(out), spec.formula, spec.settings, len(categories)),
-                         context=spec.formula.render_context(categories, spec.settings))
+def _init_worker(producer, output: Output, out: str) -> None:
+    producer.start()
+    _worker_state.update(producer=producer, out=Path(out), sink=make_sink(output, Path(out), producer))
 
 
-def render_unit(formula, settings, seed, params, category, draw, context, views=None):
-    """The views of one draw (all, or the listed ones): [(file name, image)], warning or None."""
-    image, warning = formula.render_draw(params, draw, rng_for(seed, "render", category, draw), settings, context)
-    if views is None:
-        views = range(formula.views_per_draw(settings))
-    return [(formula.file_name(category, draw, v, settings), formula.view(image, v, settings)) for v in views], warning
-
-
-def _store(task, rendered: list) -> tuple[int, list]:
-    """Store one task's draws [(category, draw, [(file name, image)], warning)]; the warnings first, so a
+def _store(task, rendered: list) -> tuple[int, list, dict]:
+    """Encode and store one task's units [(unit, subs, items, warning, counts)]; the warnings first, so a
     resumed run still knows about them."""
-    notes = []
-    for category, draw, _, warning in rendered:
+    producer, notes, counts, samples = _worker_state["producer"], [], {}, []
+    for unit, subs, items, warning, tally in rendered:
         if warning:
-            note = {"category": category, "draw": draw, "warning": warning}
-            atomic_write_bytes(_worker_state["out"] / f"{WARNING_PREFIX}{category:05d}-{draw:05d}.json",
+            note = producer.warning_note(unit, warning)
+            atomic_write_bytes(_worker_state["out"] / f"{WARNING_PREFIX}{producer.warning_name(unit)}.json",
                                json.dumps(note).encode())
             notes.append(note)
-    return _worker_state["sink"].store(task, rendered), notes
+        for key, value in tally.items():
+            counts[key] = counts.get(key, 0) + value
+        samples += [(unit, sub, producer.encode(unit, sub, item)) for sub, item in zip(subs, items)]
+    return _worker_state["sink"].store(task, samples), notes, counts
 
 
-def _render_task(task) -> tuple[int, list]:
+def _render_task(task) -> tuple[int, list, dict]:
     """CPU path: each worker renders and stores whole tasks."""
-    s = _worker_state
-    spec = s["spec"]
-    rendered = []
-    for category, draw, views in s["sink"].parts(task):
-        images, warning = render_unit(spec.formula, spec.settings, spec.seed, s["categories"][category],
-                                      category, draw, s["context"], views)
-        rendered.append((category, draw, images, warning))
+    producer = _worker_state["producer"]
+    rendered = [(unit, subs, *producer.render(unit, subs)) for unit, subs in _worker_state["sink"].parts(task)]
     return _store(task, rendered)
 
 
-def _store_rendered(job) -> tuple[int, list]:
+def _store_rendered(job) -> tuple[int, list, dict]:
     """Device path: the images come rendered; CPU workers only encode and store them."""
     return _store(*job)
 
@@ -117,18 +130,18 @@ def render_units(renderer, units: list, batch_size: int = 256) -> list:
     return results
 
 
-def _device_jobs(renderer, sink, tasks):
+def _device_jobs(renderer, producer, sink, tasks):
     """Render the tasks' draws with a torch renderer, about DEVICE_BATCH draws at a time: (task, rendered) jobs."""
     pending: list = []
 
     def flush():
-        draws = [(category, draw) for _, parts in pending for category, draw, _ in parts]
+        draws = [producer.category_draw(unit) for _, parts in pending for unit, _ in parts]
         results = iter(render_units(renderer, draws))
         for task, parts in pending:
             rendered = []
-            for category, draw, views in parts:
+            for unit, subs in parts:
                 images, warning = next(results)
-                rendered.append((category, draw, [images[v] for v in views], warning))
+                rendered.append((unit, subs, [images[v][1] for v in subs], warning, {}))
             yield task, rendered
         pending.clear()
 
@@ -158,52 +171,68 @@ def check_existing(out: Path, identity: dict, shard: Shard | None = None) -> Non
 
 def render_dataset(formula_name: str, params_dir: Path, out: Path, settings, seed: int = 0, workers: int = 1,
                    shard: Shard = Shard(), progress: bool = True, device: str = "cpu",
-                   output: Output = Output()) -> RenderReport:
+                   output: Output = Output()) -> Report:
     """``render`` for scripts: the same, from plain values (device: "cpu", "cuda", "cuda:N" or "torch-cpu")."""
     spec = RenderSpec(formula_name, settings, seed=seed, workers=workers, shard=shard, device=Device.parse(device),
                       output=output)
     return render(spec, params_dir, out, progress)
 
 
-def render(spec: RenderSpec, params_dir: Path, out: Path, progress: bool = True) -> RenderReport:
-    """Render every image of a catalog (or of one shard) that is not already in ``out``."""
+def render(spec: RenderSpec, params_dir: Path, out: Path, progress: bool = True) -> Report:
+    """Render every sample of a catalog (or of one shard) that is not already in ``out``.
+
+    What a sample is follows the family's registry entry (``dataset_kind``): images, or image/mask pairs.
+    """
     formula, settings = spec.formula, spec.settings
     catalog = load_catalog(formula, params_dir)  # every file validated before anything is written
-    # Built once here too, so a catalog the formula cannot render (pc-fractal with one category) fails before any write.
-    formula.render_context(catalog.categories, settings)
+    producer = PRODUCERS[formula.dataset_kind](formula, settings, spec.seed, catalog.categories)
+    # Built once here too, so a catalog the formula cannot render (pc-fractal with one category, more SegRCDB
+    # categories than a mask holds) fails before any write.
+    producer.start()
     renderer = None
     if spec.device.backend == "torch":  # a formula without a torch renderer fails here, before any write
         renderer = formula.create_torch_renderer(catalog.categories, settings, spec.seed, spec.device.torch_name)
+    identity = {"formula": formula.name, "seed": spec.seed, "settings": settings.to_dict(),
+                "params_fingerprint": catalog.fingerprint(), "renderer": spec.device.renderer,
+                "output": spec.output.to_dict()}
+    job = Job(producer, spec.output, spec.shard, spec.workers, identity, Path(params_dir), catalog.names,
+              f"render {formula.name}", renderer)
+    return write(job, out, progress)
+
+
+def write_scenes(spec: SceneSpec, params_dir: Path, out: Path, progress: bool = True) -> Report:
+    """Write every scene of the spec (its shard) that is not already complete in ``out``."""
+    catalog = load_catalog(create_formula("pc-fractal"), params_dir)  # validated before anything is written
+    producer = SceneProducer(spec, catalog.categories, catalog.names)
+    producer.start()  # a catalog the objects cannot use fails here
+    identity = {"kind": "scenes", "seed": spec.seed, "settings": spec.settings.to_dict(),
+                "params_fingerprint": catalog.fingerprint(), "output": spec.output.to_dict()}
+    job = Job(producer, spec.output, spec.shard, spec.workers, identity, Path(params_dir), catalog.names, "scenes")
+    return write(job, out, progress)
+
+
+def write(job: Job, out: Path, progress: bool = True) -> Report:
     out = ensure_writable_folder(out)
-    # Shards of one split may render into one folder at the same time (a job array): each locks its own part.
-    with folder_lock(out, "render", f"shard {spec.shard.index}/{spec.shard.count}" if spec.shard.count > 1 else ""):
-        return _render_locked(spec, catalog, renderer, Path(params_dir), out, progress)
+    shard = job.shard
+    # Shards of one split may write into one folder at the same time (a job array): each locks its own part.
+    with folder_lock(out, "render", f"shard {shard.index}/{shard.count}" if shard.count > 1 else ""):
+        return _write_locked(job, out, progress)
 
 
-def dataset_identity(spec: RenderSpec, catalog) -> dict:
-    """What makes two renders the same dataset; a folder never holds two."""
-    # The batched torch renderer draws other (statistically equivalent) images: never mix the two in one folder.
-    return {"formula": spec.formula.name, "seed": spec.seed, "settings": spec.settings.to_dict(),
-            "params_fingerprint": catalog.fingerprint(), "renderer": spec.device.renderer,
-            "output": spec.output.to_dict()}
-
-
-def _render_locked(spec: RenderSpec, catalog, renderer, params_dir: Path, out: Path, progress: bool) -> RenderReport:
-    formula, settings, shard = spec.formula, spec.settings, spec.shard
-    identity = dataset_identity(spec, catalog)
-    check_existing(out, identity, shard)
-    categories = catalog.categories
-    sink = make_sink(spec.output, out, formula, settings, len(categories))
+def _write_locked(job: Job, out: Path, progress: bool) -> Report:
+    producer, shard = job.producer, job.shard
+    check_existing(out, job.identity, shard)
+    sink = make_sink(job.output, out, producer)
     # Only this shard's temporaries: the other shards of the split may be writing theirs right now.
     remove_partial_files(out, None if shard.count == 1 else lambda relative: sink.owns(relative, shard))
-    draws, views = formula.draws_per_category(settings), formula.views_per_draw(settings)
-    report = RenderReport(images=len(categories) * draws * views)
+    report = Report(images=producer.samples)
     survey = sink.survey(shard)
     report.skipped = survey.done
-    manifest = {"kind": "dataset", **identity, "params": str(params_dir.resolve()), "complete": False,
+    fields = producer.manifest_fields(job.names)  # a folder's "layout" is what its readers look up
+    manifest = {"kind": producer.kind, **job.identity, "params": str(job.params_dir.resolve()), "complete": False,
                 "shard": f"{shard.index}/{shard.count}", "layout": sink.describe(),
-                "counts": {"categories": len(categories), "draws_per_category": draws, "views_per_draw": views,
-                           "images_in_dataset": report.images}, "environment": environment()}
+                **{k: v for k, v in fields.items() if k != "layout" or job.output.format == "folder"},
+                "environment": environment()}
     if not survey.tasks:
         report.manifest = out / shard.manifest_name()
         if not report.manifest.exists():
@@ -212,32 +241,26 @@ def _render_locked(spec: RenderSpec, catalog, renderer, params_dir: Path, out: P
     write_manifest(out, manifest, shard.manifest_name())
 
     start = time.perf_counter()
-    init = (spec, categories, str(out))
-    bar = progress_bar(total=survey.missing, desc=f"render {formula.name}", enabled=progress)
-    pool = None
+    init = (producer, job.output, str(out))
+    bar = progress_bar(total=survey.missing, desc=job.description, enabled=progress)
+    on_device = job.renderer is not None
+    function, tasks = _render_task, survey.tasks
+    if on_device:
+        function, tasks = _store_rendered, _device_jobs(job.renderer, producer, sink, survey.tasks)
     try:
-        on_device = renderer is not None
-        if on_device:
-            jobs = _device_jobs(renderer, sink, survey.tasks)
-        if spec.workers == 1:
-            _init_worker(*init)
-            results = map(_store_rendered, jobs) if on_device else map(_render_task, survey.tasks)
-        else:
-            pool = worker_pool(spec.workers, _init_worker, init)
-            results = (pool.imap(_store_rendered, jobs, chunksize=2) if on_device
-                       else pool.imap_unordered(_render_task, survey.tasks))
-        for written, _ in results:
-            report.written += written
-            bar.update(written)
+        with task_results(job.workers, _init_worker, init, function, tasks, ordered=on_device) as results:
+            for written, _, counts in results:
+                report.written += written
+                for key, value in counts.items():
+                    report.counts[key] = report.counts.get(key, 0) + value
+                bar.update(written)
     finally:
         bar.close()
-        if pool is not None:
-            pool.terminate()
     report.manifest = _finish(out, shard, manifest, report, time.perf_counter() - start)
     return report
 
 
-def _finish(out: Path, shard: Shard, manifest: dict, report: RenderReport, seconds: float) -> Path:
+def _finish(out: Path, shard: Shard, manifest: dict, report: Report, seconds: float) -> Path:
     report.seconds = seconds
     report.warnings = [json.loads(p.read_text()) for p in sorted(out.glob(f"{WARNING_PREFIX}*.json"))]
     kinds: dict[str, int] = {}
@@ -245,5 +268,6 @@ def _finish(out: Path, shard: Shard, manifest: dict, report: RenderReport, secon
         kind = note["warning"].split(":")[0]
         kinds[kind] = kinds.get(kind, 0) + 1
     manifest.update(complete=True, seconds_last_run=round(seconds, 2), images_written_last_run=report.written,
-                    warnings={"draws": len(report.warnings), "by_kind": kinds, "examples": report.warnings[:50]})
+                    warnings={"draws": len(report.warnings), "by_kind": kinds, "examples": report.warnings[:50]},
+                    **{f"{key}_last_run": value for key, value in report.counts.items()})
     return write_manifest(out, manifest, shard.manifest_name())

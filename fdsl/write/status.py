@@ -1,4 +1,6 @@
-"""What a render folder holds: complete and missing images (or tars), per ``--shard`` split, without rendering.
+"""What a written folder holds: complete and missing samples (or tars), per ``--shard`` split, without rendering.
+
+Any output kind (images, SegRCDB image/mask pairs, scenes), folder or WebDataset tars.
 
 Everything is read from the folder's manifests (formula, settings, counts,
 output format, shard split) and from the files themselves, checked as a
@@ -12,9 +14,12 @@ from pathlib import Path
 
 from fdsl.catalog.params import read_manifest
 from fdsl.core.errors import FdslError
+from fdsl.catalog.specs import Output, SceneSpec, Shard
 from fdsl.formulas import create_formula
+from fdsl.write.producers import ImageProducer, PairProducer, SceneProducer
 from fdsl.write.sinks import make_sink
-from fdsl.catalog.specs import Output, Shard
+
+KINDS = {"dataset": ImageProducer, "segmentation-dataset": PairProducer, "scenes": SceneProducer}
 
 
 @dataclass
@@ -31,8 +36,9 @@ class DatasetStatus:
     folder: Path
     formula: str
     output: dict
-    images: int
+    images: int  # samples in the dataset
     shards: list  # ShardStatus, one per K of the split the folder was rendered with
+    noun: str = "images"
 
     @property
     def done(self) -> int:
@@ -49,10 +55,10 @@ class DatasetStatus:
 
 def _manifests(folder: Path) -> list[dict]:
     found = [read_manifest(folder, path.name) for path in sorted(folder.glob("manifest*.json"))]
-    found = [m for m in found if m and m.get("kind") == "dataset"]
+    found = [m for m in found if m and m.get("kind") in KINDS]
     if not found:
         raise FdslError(f"{folder} holds no dataset manifest (manifest.json or manifest-shard-K-of-N.json); "
-                        "give a folder written by 'fdsl render'")
+                        "give a folder written by 'fdsl render' or 'fdsl scenes'")
     return found
 
 
@@ -67,10 +73,9 @@ def dataset_status(folder: Path) -> DatasetStatus:
     if len(splits) > 1:
         raise FdslError(f"{folder} holds manifests of several --shard splits ({', '.join(sorted(splits))} shards); "
                         "render each split into its own folder")
-    formula = create_formula(first["formula"])
-    settings = formula.RenderSettings.from_dict(first["settings"])
+    producer = _producer(first)
     output = Output(**first.get("output", Output().to_dict()))
-    sink = make_sink(output, folder, formula, settings, first["counts"]["categories"])
+    sink = make_sink(output, folder, producer)
     count = int(splits.pop())
     started = {m["shard"] for m in manifests}
     shards = []
@@ -78,23 +83,39 @@ def dataset_status(folder: Path) -> DatasetStatus:
         survey = sink.survey(Shard(index, count))
         shards.append(ShardStatus(f"{index}/{count}", f"{index}/{count}" in started, survey.done, survey.missing,
                                   survey.examples))
-    return DatasetStatus(folder, formula.name, output.to_dict(), first["counts"]["images_in_dataset"], shards)
+    name = first.get("formula", "pc-fractal scenes")
+    return DatasetStatus(folder, name, output.to_dict(), producer.samples, shards, producer.noun)
+
+
+def _producer(manifest: dict):
+    """The producer a manifest describes, enough to name its files (no catalog needed)."""
+    kind, categories = manifest["kind"], manifest["counts"]["categories"]
+    if kind == "scenes":
+        from fdsl.formulas.scenes.layout import SceneSettings
+
+        spec = SceneSpec(SceneSettings.from_dict(manifest["settings"]), manifest["counts"]["scenes"],
+                         manifest["seed"])
+        return SceneProducer(spec, categories)
+    formula = create_formula(manifest["formula"])
+    return KINDS[kind](formula, formula.RenderSettings.from_dict(manifest["settings"]), manifest["seed"], categories)
 
 
 def describe(status: DatasetStatus) -> list[str]:
     """The report as lines of text."""
-    kind = ("an ImageFolder tree" if status.output["format"] == "folder"
-            else f"WebDataset shards of {status.output['shard_size']} images")
-    lines = [f"{status.folder}: {status.formula}, {kind}, {status.images:,} images; "
+    noun = status.noun
+    kind = ("a folder tree" if status.output["format"] == "folder"
+            else f"WebDataset shards of {status.output['shard_size']} {noun}")
+    lines = [f"{status.folder}: {status.formula}, {kind}, {status.images:,} {noun}; "
              f"{status.done:,} complete, {status.missing:,} missing"]
     split = len(status.shards) > 1
     for shard in status.shards:
         if shard.missing == 0:
             if split:
-                lines.append(f"shard {shard.shard}: complete ({shard.done:,} images)")
+                lines.append(f"shard {shard.shard}: complete ({shard.done:,} {noun})")
             continue
         state = "" if shard.started else " (not started)"
         where = f"shard {shard.shard}{state}: " if split else ""
-        lines.append(f"{where}{shard.missing:,} images missing, e.g. {', '.join(shard.examples[:5])}")
-    lines.append("complete" if status.complete else "incomplete: re-run the same 'fdsl render' command(s) to finish")
+        lines.append(f"{where}{shard.missing:,} {noun} missing, e.g. {', '.join(shard.examples[:5])}")
+    verb = "fdsl scenes" if noun == "scenes" else "fdsl render"
+    lines.append("complete" if status.complete else f"incomplete: re-run the same '{verb}' command(s) to finish")
     return lines
