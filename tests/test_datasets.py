@@ -191,3 +191,18 @@ def test_cifar_zip_is_read_in_place():
     cifar = open_images(str(SHARED / "cifar10" / "train.zip"))
     assert len(cifar) == 50000 and len(cifar.classes) == 10
     assert cifar[123][0].size == (32, 32)
+
+
+def test_keyed_follows_the_torchvision_convention():
+    """A joint transform is always called as ``transforms(image, target)``; ``transform`` and ``target_transform``
+    apply to each alone (torchvision's VisionDataset), whatever attributes the callables carry."""
+    import torchvision
+
+    items = [("image", 3)]
+    joint = Keyed(items, transforms=lambda image, target: (image.upper(), target + 1))
+    assert isinstance(joint, torchvision.datasets.VisionDataset)
+    assert joint[(0, 0)] == ("IMAGE", 4)
+    alone = Keyed(items, transform=str.upper, target_transform=lambda t: -t)
+    assert alone[0] == ("IMAGE", -3)
+    with pytest.raises(ValueError):
+        Keyed(items, transform=str.upper, transforms=lambda image, target: (image, target))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torchvision
 from PIL import Image
 
 from fdsl.catalog.params import fingerprint_files, load_catalog, read_manifest
@@ -214,11 +215,16 @@ def seeded(seed_words):
         np.random.set_state(np_state)
 
 
-class Keyed(torch.utils.data.Dataset):
-    """Apply ``transform`` to ``base[index]`` with randomness keyed by (seed, epoch, index); takes (epoch, index)."""
+class Keyed(torchvision.datasets.VisionDataset):
+    """``base[index]`` through the transforms, with randomness keyed by (seed, epoch, index); takes (epoch, index).
 
-    def __init__(self, base, transform, seed: int = 0, targets=None):
-        self.base, self.transform, self.seed = base, transform, int(seed)
+    The torchvision convention: ``transforms(image, target)`` for a joint transform (a segmentation mask
+    moves with its image), or ``transform`` / ``target_transform`` applied to each alone.
+    """
+
+    def __init__(self, base, transform=None, seed: int = 0, targets=None, transforms=None, target_transform=None):
+        super().__init__(None, transforms=transforms, transform=transform, target_transform=target_transform)
+        self.base, self.seed = base, int(seed)
         self.targets = targets  # replaces the base's labels (label noise) when given
 
     def __len__(self) -> int:
@@ -230,9 +236,7 @@ class Keyed(torch.utils.data.Dataset):
         if self.targets is not None:
             target = int(self.targets[index])
         with seeded([self.seed, 0xA06, int(epoch), int(index)]):
-            if getattr(self.transform, "joint", False):  # segmentation: the mask moves with the image
-                return self.transform(image, target)
-            return self.transform(image), target
+            return self.transforms(image, target)
 
 
 def noisy_labels(targets, num_classes: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -18,9 +18,7 @@ from fdsl.data import IGNORE_INDEX
 
 
 class JointTransform:
-    """A v2 pipeline applied to (PIL image, uint8 mask array) together; ``joint`` tells ``datasets.Keyed``."""
-
-    joint = True
+    """A v2 pipeline applied to (PIL image, uint8 mask array) together: a ``transforms(image, target)``."""
 
     def __init__(self, steps: list, mean, std):
         self.pipeline = v2.Compose([*steps, v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])

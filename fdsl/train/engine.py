@@ -58,8 +58,8 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
 
     labels, changed = task.labels(train_set, num_classes, config)
     meta = {**meta, "label_noise": {"fraction": config.label_noise, "changed": int(changed.sum())}}
-    keyed = Keyed(train_set, task.train_transform(config), config.seed,
-                  targets=labels if config.label_noise else None)
+    keyed = Keyed(train_set, seed=config.seed, targets=labels if config.label_noise else None,
+                  transforms=task.train_transforms(config))
     sampler = EpochSampler(len(train_set), config.seed, shuffle=True, rank=ctx.rank, world=ctx.world)
     steps_per_epoch = len(sampler) // config.batch_size
     if steps_per_epoch == 0:

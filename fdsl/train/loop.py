@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from torchvision.datasets.vision import StandardTransform
+
 import dataclasses
 
 import numpy as np
@@ -74,7 +76,7 @@ def train_one_epoch(run: Training, batches_of_epoch, epoch: int, config: TrainCo
     return True
 
 
-def evaluation_batches(model, dataset, eval_transform, config: TrainConfig, ctx: Context, progress: bool = False,
+def evaluation_batches(model, dataset, eval_transforms, config: TrainConfig, ctx: Context, progress: bool = False,
                        limit: int | None = None, desc: str = "eval"):
     """(logits, targets) on the device for this rank's share of ``dataset`` (or of a fixed sample of ``limit``
     items), the model in eval mode meanwhile: the one evaluation pass every task's ``validate`` scores."""
@@ -82,7 +84,7 @@ def evaluation_batches(model, dataset, eval_transform, config: TrainConfig, ctx:
     if limit is not None and limit < len(dataset):
         indices = np.sort(rng_for(config.seed, "fit-sample").choice(len(dataset), size=limit, replace=False))
     mine = [(0, int(i)) for i in indices[ctx.rank::ctx.world]]
-    keyed = Keyed(dataset, eval_transform, config.seed)
+    keyed = Keyed(dataset, seed=config.seed, transforms=eval_transforms)  # (image, target) -> (tensor, target)
     was_training = model.training
     model.eval()
     data = loader(keyed, mine, config, max(1, config.batch_size), False, ctx)
@@ -108,8 +110,8 @@ def validate(model, dataset, config: TrainConfig, ctx: Context, progress: bool =
     highest-scoring classes is present in it; the loss is the binary cross-entropy summed over classes.
     """
     top1 = top5 = loss_sum = count = 0.0
-    for logits, targets in evaluation_batches(model, dataset, augment.eval_transform(config), config, ctx, progress,
-                                              limit, desc):
+    for logits, targets in evaluation_batches(model, dataset, StandardTransform(augment.eval_transform(config)),
+                                              config, ctx, progress, limit, desc):
         ranked = logits.topk(min(5, logits.shape[1]), dim=1).indices
         if targets.ndim == 2:
             loss_sum += torch.nn.functional.binary_cross_entropy_with_logits(

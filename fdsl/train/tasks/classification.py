@@ -8,6 +8,8 @@ variant); ``fdsl.train.tasks.segmentation.Segmentation`` is image -> label mask.
 
 from __future__ import annotations
 
+from torchvision.datasets.vision import StandardTransform
+
 from fdsl.data.formula import dataset_targets, noisy_labels
 from fdsl.train import augment
 from fdsl.train.loop import validate
@@ -20,8 +22,9 @@ class Classification:
     fit_sample = FIT_SAMPLE
     headline = "top1"  # the metric the experiments compare
 
-    def train_transform(self, config):
-        return augment.train_transform(config)
+    def train_transforms(self, config):
+        """(image, label) -> (tensor, label), as torchvision's ``transforms`` argument takes it."""
+        return StandardTransform(augment.train_transform(config))
 
     def labels(self, train_set, num_classes: int, config):
         """(labels training uses, mask of the ones changed by --label-noise)."""

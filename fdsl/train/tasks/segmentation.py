@@ -57,7 +57,8 @@ class Segmentation:
     def describe(self) -> dict:
         return {"task": self.name, "loss": self.loss_name, "scale_range": list(self.scale_range)}
 
-    def train_transform(self, config):
+    def train_transforms(self, config):
+        """(image, mask) -> (tensor, label tensor): the mask moves with its image."""
         return transforms.train_transform(config, self.scale_range)
 
     def labels(self, train_set, num_classes: int, config):
