@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/table9_families.py --out runs/table9 [--families perlin,fractal,...] [plan flags]
     .venv/bin/python benchmarks/table9_families.py --out runs/table9 --jobs 2 --threads 1   # both cores busy
     .venv/bin/python benchmarks/table9_families.py --out runs/table9 --report    # the table of what is done
+    .venv/bin/python benchmarks/table9_families.py --out runs/learn --learnability   # the check alone, no training
 
 Every row is ``fdsl experiment reproduce`` (``fdsl.experiments.reproduce``) with only the pre-training data
 changed: same model, recipe, budget, splits and fine-tuning seeds; the scratch arm is trained once and
@@ -45,6 +46,9 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--report", action="store_true",
                         help="train nothing: print the table of the families whose results.json is in --out")
+    parser.add_argument("--learnability", action="store_true",
+                        help="train nothing: search each family's catalog and print the learnability check of its "
+                        "pre-training data (pixel 1-NN, random-feature probe of --model) at the plan's view")
     for field in dataclasses.fields(experiment.Plan):
         if field.name not in ("formula",):
             parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=None)
@@ -54,6 +58,9 @@ def main() -> None:
     unknown = sorted(set(args.families.split(",")) - set(FAMILIES))
     if unknown:
         parser.error(f"unknown families {', '.join(unknown)}; choose from {', '.join(FAMILIES)}")
+    if args.learnability:
+        print(learnability_table(args.families.split(","), base, args.out, not args.quiet))
+        return
     if not args.report:
         run_families(args.families.split(","), base, args.data, args.out, not args.quiet)
     # The table holds every family finished under --out, not only this invocation's: runs of disjoint
@@ -83,6 +90,32 @@ def run_families(families: list[str], base: dict, data: str, out: Path, progress
     outcomes = run_stages(stages, base.get("jobs", 1), out / "logs", progress)
     for one in prepared:
         experiment.finish(one, outcomes)
+
+
+def learnability_table(families: list[str], base: dict, out: Path, progress: bool) -> str:
+    """The learnability check of every family's pre-training data, measured as ``fdsl pretrain`` does before
+    training (the same catalog, images, view and model as the Table 9 row); nothing is trained."""
+    from fdsl.train.recipes import recipe_config
+    from fdsl.train.stages import pretrain
+
+    lines = ["| family | model | view (px) | pixel 1-NN | random-feature probe | chance |", "|---|---|---|---|---|---|"]
+    found = {}
+    for family in families:
+        # Multi-instance images have several labels each; the check measures their single-shape categories.
+        options = {k: v for k, v in FAMILIES[family].items() if k not in ("task", "objects")}
+        plan = dataclasses.replace(experiment.Plan(), **{"formula": family, **options, **base})
+        plan.check()
+        catalog = experiment.search(plan, out / family, progress)
+        config = recipe_config(plan.recipe, "pretrain", plan.stage_overrides("pretrain", plan.seed))
+        meta = pretrain(config, out / family / "learnability", plan.recipe, params=catalog, formula=plan.formula,
+                        render_options={**experiment.key_values(plan.render_options), "size": plan.render_size},
+                        data_seed=plan.seed, instances=plan.instances, render_once=True, learnability_only=True,
+                        progress=progress)
+        result = found[family] = meta["learnability"]
+        lines.append(f"| {family} | {plan.model} | {config.image_size} | {_percent(result['pixel_knn'])} | "
+                     f"{_percent(result['random_features'])} | {100 / plan.categories:.1f} % |")
+    (out / "learnability.json").write_text(json.dumps(found, indent=2) + "\n")
+    return "\n".join(lines)
 
 
 def table(rows: dict, data: str) -> str:
