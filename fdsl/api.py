@@ -67,8 +67,8 @@ def render_catalog(formula: str, params, out, seed: int = 0, workers: int = 1, f
         if device != "cpu":
             raise FdslError(f"scenes are written on the CPU only; omit device='{device}'")
         count = settings.pop("scenes", 1000)
-        spec = SceneSpec(SceneSettings.from_strings(settings, "scene setting"), int(count), seed, workers,
-                         Shard.parse(shard), Output(format, shard_size))
+        spec = SceneSpec(SceneSettings.from_strings(settings, "scene setting"), int(count), seed=seed,
+                         workers=workers, shard=Shard.parse(shard), output=Output(format, shard_size))
         return write_scenes(spec, Path(params), Path(out), progress)
     family = create_formula(formula)
     spec = RenderSpec(family, family.RenderSettings.from_strings(settings, "render setting"), seed=seed,

@@ -117,23 +117,32 @@ class SearchSpec:
         self.settings.validate()
 
 
+@dataclass(frozen=True, kw_only=True)
+class WriteRun:
+    """How any write runs: its seed, its worker processes, its part of a ``--shard`` split, its output format."""
+
+    seed: int = 0
+    workers: int = 1
+    shard: Shard = field(default_factory=Shard)
+    output: Output = field(default_factory=Output)
+
+    def check_run(self, settings: Settings) -> None:
+        check_workers(self.workers)
+        check_seed(self.seed)
+        settings.validate()
+
+
 @dataclass(frozen=True)
-class RenderSpec:
+class RenderSpec(WriteRun):
     """Render every image of a catalog with ``formula``'s ``settings`` from ``seed``."""
 
     formula: Formula
     settings: Settings
-    seed: int = 0
-    workers: int = 1
-    shard: Shard = field(default_factory=Shard)
-    device: Device = field(default_factory=Device)
-    output: Output = field(default_factory=Output)
+    device: Device = field(default_factory=Device, kw_only=True)
 
     def __post_init__(self):
         object.__setattr__(self, "formula", _formula(self.formula))
-        check_workers(self.workers)
-        check_seed(self.seed)
-        self.settings.validate()
+        self.check_run(self.settings)
 
 
 # A scene is a few hundred kilobytes: beyond this a run would fill any disk.
@@ -141,19 +150,13 @@ MAX_SCENES = 10_000_000
 
 
 @dataclass(frozen=True)
-class SceneSpec:
+class SceneSpec(WriteRun):
     """``scenes`` scenes of the catalog's categories with ``settings`` from ``seed``."""
 
     settings: SceneSettings
     scenes: int
-    seed: int = 0
-    workers: int = 1
-    shard: Shard = field(default_factory=Shard)
-    output: Output = field(default_factory=Output)
 
     def __post_init__(self):
         if not (1 <= self.scenes <= MAX_SCENES):
             raise FdslError(f"--scenes must be between 1 and {MAX_SCENES:,}, got {self.scenes}")
-        check_seed(self.seed)
-        check_workers(self.workers)
-        self.settings.validate()
+        self.check_run(self.settings)

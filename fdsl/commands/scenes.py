@@ -40,8 +40,8 @@ def add_parser(verbs) -> None:
 def run(args) -> int:
     from fdsl.write.engine import write_scenes
 
-    spec = SceneSpec(settings_from_args(SceneSettings, args), args.scenes, args.seed, args.workers,
-                     Shard.parse(args.shard), Output(args.format, args.shard_size))
+    spec = SceneSpec(settings_from_args(SceneSettings, args), args.scenes, seed=args.seed, workers=args.workers,
+                     shard=Shard.parse(args.shard), output=Output(args.format, args.shard_size))
     report = write_scenes(spec, args.params, args.out, progress=not args.quiet)
     if report.written == 0:
         print(f"nothing to do: all {report.skipped} scenes are already in {args.out}")

@@ -65,7 +65,7 @@ class SceneDataset(torch.utils.data.Dataset):
         settings = settings or SceneSettings()
         if settings.layout_only:
             raise FdslError("a scene dataset needs points: use layout_only=False")
-        self.spec = SceneSpec(settings, scenes, seed)
+        self.spec = SceneSpec(settings, scenes, seed=seed)
         if points is not None and points < 1:
             raise FdslError(f"points must be at least 1, got {points}")
         if not (1 <= max_objects <= MAX_OBJECTS):

@@ -94,7 +94,7 @@ def _producer(manifest: dict):
         from fdsl.formulas.scenes.layout import SceneSettings
 
         spec = SceneSpec(SceneSettings.from_dict(manifest["settings"]), manifest["counts"]["scenes"],
-                         manifest["seed"])
+                         seed=manifest["seed"])
         return SceneProducer(spec, categories)
     formula = create_formula(manifest["formula"])
     return KINDS[kind](formula, formula.RenderSettings.from_dict(manifest["settings"]), manifest["seed"], categories)
