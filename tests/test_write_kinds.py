@@ -159,3 +159,13 @@ def test_tar_members_follow_webdataset_keys(catalogs, tmp_path):
     from PIL import Image
 
     assert Image.open(io.BytesIO(image)).size == (48, 48)
+
+
+def test_the_registry_answers_the_command_line_and_the_api(capsys):
+    import json
+
+    families = fdsl.list_formulas()
+    assert {f["name"]: f["output"] for f in families}["segrcdb"] == "segmentation"
+    assert [f["name"] for f in families if f["torch_renderer"]] == ["fractal"]
+    assert run_cli(capsys, "formulas", "--json")[0] == 0
+    assert json.loads(run_cli.stdout) == families
