@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 EXAMPLES = """examples:
-  fdsl formulas
-  fdsl formulas --json"""
+  fdsl formulas --json > families.json
+  fdsl formulas --json | python -c 'import json,sys; print([f["name"] for f in json.load(sys.stdin)])'"""
 
 
 def add_parser(verbs) -> None:
