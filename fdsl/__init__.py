@@ -13,7 +13,7 @@ The Python entry points (fdsl/api.py), importable without torch:
 * ``fdsl.FdslError``: the one exception bad input raises (the command line prints it as one line, exit 2).
 """
 
-__version__ = "0.1.0"
+from fdsl.core.version import __version__
 
 API = ("search_catalog", "render_catalog", "FormulaDataset", "webdataset_pipeline", "list_formulas", "FdslError")
 __all__ = ["__version__", *API]

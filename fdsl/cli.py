@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fdsl import __version__
+from fdsl.core.version import __version__
 from fdsl.core.errors import FdslError
 
 # The training extras (pip install 'fdsl[train]'): a verb that needs one of these, run without it, says so in one line.

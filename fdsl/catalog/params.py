@@ -16,43 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fdsl import __version__
+from fdsl.core.version import __version__
 from fdsl.core.errors import FdslError
 from fdsl.core.files import atomic_write_bytes
 
 MANIFEST = "manifest.json"
-
-
-def read_numeric_csv(path: Path, columns: int) -> np.ndarray:
-    """Rows of ``columns`` finite floats; any other content is a one-line FdslError."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FdslError(f"cannot read parameter file {path}: {exc.__class__.__name__}") from None
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        cells = line.split(",")
-        if len(cells) != columns:
-            raise FdslError(f"{path} line {number}: expected {columns} comma-separated numbers, got {len(cells)}")
-        try:
-            values = [float(cell) for cell in cells]
-        except ValueError:
-            raise FdslError(f"{path} line {number}: not a number in '{line.strip()[:60]}'") from None
-        if not all(np.isfinite(values)):
-            raise FdslError(f"{path} line {number}: NaN or infinite value; every parameter must be finite")
-        rows.append(values)
-    if not rows:
-        raise FdslError(f"{path} is empty: a category file needs at least one row")
-    return np.array(rows, dtype=np.float64)
-
-
-def write_numeric_csv(array: np.ndarray, path: Path) -> None:
-    """The published format: comma-separated ``%.18e``, one row per line."""
-    lines = [",".join(f"{v:.18e}" for v in row) for row in np.atleast_2d(array)]
-    atomic_write_bytes(Path(path), ("\n".join(lines) + "\n").encode())
 
 
 def category_files(folder: Path, suffix: str) -> list[Path]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fdsl.catalog.params import read_numeric_csv, write_numeric_csv
+from fdsl.formulas.param_files import read_numeric_csv, write_numeric_csv
 from fdsl.core.errors import FdslError
 from fdsl.formulas.base import Formula, Settings, option, register
 from fdsl.kernels.numba import raster

@@ -9,7 +9,7 @@ from contextlib import nullcontext
 import torch
 import torch.distributed as dist
 
-from fdsl import __version__
+from fdsl.core.version import __version__
 from fdsl.core.errors import FdslError
 from fdsl.train.recipes import TrainConfig
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fdsl.catalog.params import read_numeric_csv, write_numeric_csv
+from fdsl.formulas.param_files import read_numeric_csv, write_numeric_csv
 from fdsl.core.errors import FdslError
 
 PROBABILITY_TOLERANCE = 1e-6

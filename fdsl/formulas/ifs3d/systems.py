@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fdsl.catalog.params import read_numeric_csv, write_numeric_csv
+from fdsl.formulas.param_files import read_numeric_csv, write_numeric_csv
 from fdsl.core.errors import FdslError
 from fdsl.formulas.ifs.maps import check_probabilities, cumulative_probabilities
 from fdsl.kernels.numba import ifs as kernel2d
