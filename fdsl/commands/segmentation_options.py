@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fdsl.core.errors import FdslError
 
 
 def add_segmentation_arguments(parser) -> None:
@@ -14,17 +13,8 @@ def add_segmentation_arguments(parser) -> None:
                        "LOW-HIGH (default: 0.5-2, as published)")
 
 
-def parse_scale_range(text: str) -> tuple[float, float]:
-    try:
-        low, high = (float(part) for part in text.split("-"))
-    except ValueError:
-        raise FdslError(f"--scale-range takes LOW-HIGH (e.g. 0.5-2), got '{text}'") from None
-    if not (0 < low <= high <= 8):
-        raise FdslError(f"--scale-range {text}: need 0 < LOW <= HIGH <= 8")
-    return low, high
-
-
 def task_from_args(args):
+    from fdsl.core.checks import parse_scale_range
     from fdsl.train.tasks.segmentation import Segmentation
 
     return Segmentation(loss=args.seg_loss, scale_range=parse_scale_range(args.scale_range))

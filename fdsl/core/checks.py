@@ -50,3 +50,13 @@ def resolve_torch_device(name):
     elif device.type != "cpu":
         raise FdslError(f"device '{name}' is not supported; use cpu, cuda or cuda:N")
     return device
+
+
+def parse_scale_range(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in text.split("-"))
+    except ValueError:
+        raise FdslError(f"--scale-range takes LOW-HIGH (e.g. 0.5-2), got '{text}'") from None
+    if not (0 < low <= high <= 8):
+        raise FdslError(f"--scale-range {text}: need 0 < LOW <= HIGH <= 8")
+    return low, high

@@ -68,7 +68,7 @@ class SegmentationPlan:
     def check(self) -> None:
         from fdsl.formulas.contour.segrcdb import MAX_CLASSES, MASK_MODES
         from fdsl.train.segmentation_model import build_kwargs, check_image_size
-        from fdsl.commands.segmentation_options import parse_scale_range
+        from fdsl.core.checks import parse_scale_range
 
         self.seed_list()
         for name in ("image_size", "categories", "segrcdb_instances", "pretrain_images", "pretrain_epochs",
@@ -129,7 +129,7 @@ def _fractal_catalog(plan: SegmentationPlan, out: Path, shared: Path) -> Path:
 def _pretrain(plan: SegmentationPlan, out: Path, shared: Path, progress: bool) -> dict:
     """Both pre-trainings (skipped when complete): {arm: run folder}."""
     from fdsl.train import segmentation_stages as segmentation
-    from fdsl.commands.segmentation_options import parse_scale_range
+    from fdsl.core.checks import parse_scale_range
     from fdsl.train.tasks.segmentation import Segmentation
     from fdsl.train.stages import pretrain
 
@@ -155,7 +155,7 @@ def _pretrain(plan: SegmentationPlan, out: Path, shared: Path, progress: bool) -
 def run(plan: SegmentationPlan, out: Path, shared: Path, progress: bool = True) -> dict:
     from fdsl.data import proxy
     from fdsl.train import segmentation_stages as segmentation
-    from fdsl.commands.segmentation_options import parse_scale_range
+    from fdsl.core.checks import parse_scale_range
     from fdsl.train.tasks.segmentation import Segmentation
     from fdsl.train import checkpoint, logs
 
