@@ -47,7 +47,7 @@ def search_catalog(formula: str, out, categories: int = 1000, seed: int = 1, wor
 def render_catalog(formula: str, params, out, seed: int = 0, workers: int = 1, format: str = "folder",
                    shard_size: int = 1000, shard: str | None = None, device: str = "cpu", progress: bool = False,
                    **settings):
-    """Render every image of the catalog ``params`` into ``out``; returns a ``RenderReport``.
+    """Render every image of the catalog ``params`` into ``out``; returns a ``Report (fdsl.write.engine)``.
 
     ``format``: "folder" (``out/{category:05d}/{file}.png``, for ``torchvision.datasets.ImageFolder``)
     or "webdataset" (``out/{shard:06d}.tar`` of ``shard_size`` samples, ``.png`` + ``.cls``).

@@ -50,8 +50,6 @@ class Report:
         return self.counts.get("objects_without_room", 0)
 
 
-RenderReport = Report
-
 
 @dataclass
 class Job:
@@ -66,6 +64,7 @@ class Job:
     names: list
     description: str  # the progress bar's
     renderer: object = None  # a torch renderer (images only), or None
+    verb: str = "render"  # the command a second writer of the folder is told is running
 
 
 _worker_state: dict = {}
@@ -207,7 +206,8 @@ def write_scenes(spec: SceneSpec, params_dir: Path, out: Path, progress: bool = 
     producer.start()  # a catalog the objects cannot use fails here
     identity = {"kind": "scenes", "seed": spec.seed, "settings": spec.settings.to_dict(),
                 "params_fingerprint": catalog.fingerprint(), "output": spec.output.to_dict()}
-    job = Job(producer, spec.output, spec.shard, spec.workers, identity, Path(params_dir), catalog.names, "scenes")
+    job = Job(producer, spec.output, spec.shard, spec.workers, identity, Path(params_dir), catalog.names, "scenes",
+              verb="scenes")
     return write(job, out, progress)
 
 
@@ -215,7 +215,7 @@ def write(job: Job, out: Path, progress: bool = True) -> Report:
     out = ensure_writable_folder(out)
     shard = job.shard
     # Shards of one split may write into one folder at the same time (a job array): each locks its own part.
-    with folder_lock(out, "render", f"shard {shard.index}/{shard.count}" if shard.count > 1 else ""):
+    with folder_lock(out, job.verb, f"shard {shard.index}/{shard.count}" if shard.count > 1 else ""):
         return _write_locked(job, out, progress)
 
 
