@@ -9,13 +9,16 @@ The Python entry points (fdsl/api.py), importable without torch:
 * ``fdsl.render_catalog(formula, params, out, format="folder" | "webdataset", **settings)``: write a dataset;
 * ``fdsl.FormulaDataset(formula, params, settings, transform=...)``: on-the-fly images (torch);
 * ``fdsl.webdataset_pipeline(shards, transform=...)``: stream tar shards (webdataset);
-* ``fdsl.list_formulas()``: every family with what it writes and whether it renders on a torch device;
+* ``fdsl.list_formulas()``: every family with what it writes and whether it renders on a torch device
+  (``fdsl.list_families()``: their names);
+* ``fdsl.load_model(run)``: the timm model of a training run folder, weights and input config (torch);
 * ``fdsl.FdslError``: the one exception bad input raises (the command line prints it as one line, exit 2).
 """
 
 from fdsl.core.version import __version__
 
-API = ("search_catalog", "render_catalog", "FormulaDataset", "webdataset_pipeline", "list_formulas", "FdslError")
+API = ("search_catalog", "render_catalog", "FormulaDataset", "webdataset_pipeline", "list_formulas", "list_families",
+       "load_model", "FdslError")
 __all__ = ["__version__", *API]
 
 
@@ -26,3 +29,8 @@ def __getattr__(name: str):
 
         return getattr(api, name)
     raise AttributeError(f"module 'fdsl' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    # The lazy names are listed as if they were loaded (tab completion, help(fdsl)).
+    return sorted({*globals(), *__all__})

@@ -44,7 +44,7 @@ def search_catalog(formula: str, out, categories: int = 1000, seed: int = 1, wor
     return Path(out)
 
 
-def render_catalog(formula: str, params, out, seed: int = 0, workers: int = 1, format: str = "folder",
+def render_catalog(formula: str | None, params, out, seed: int = 0, workers: int = 1, format: str = "folder",
                    shard_size: int = 1000, shard: str | None = None, device: str = "cpu", progress: bool = False,
                    **settings):
     """Render every image of the catalog ``params`` into ``out``; returns a ``Report (fdsl.write.engine)``.
@@ -56,11 +56,18 @@ def render_catalog(formula: str, params, out, seed: int = 0, workers: int = 1, f
     What is written follows the family: images, or image/mask pairs for ``segrcdb`` (``images=N``);
     ``formula="scenes"`` writes PC-FractalDB scenes of a 3D catalog (``scenes=N`` and the scene settings).
     A re-run resumes; the same seed gives byte-identical files at any ``workers`` and ``shard``.
+    ``formula=None`` renders the catalog as the family its manifest records.
     """
     from fdsl.catalog.specs import Device, Output, RenderSpec, SceneSpec, Shard
     from fdsl.formulas import create_formula
     from fdsl.write.engine import render as run_render, write_scenes
 
+    if formula is None:
+        from fdsl.catalog.params import catalog_formula
+
+        formula = catalog_formula(Path(params))
+        if formula is None:
+            raise FdslError(f"{params} has no catalog manifest naming its family; pass the formula's name")
     if formula == "scenes":
         from fdsl.formulas.scenes.layout import SceneSettings
 
@@ -82,6 +89,27 @@ def list_formulas() -> list[dict]:
     from fdsl.formulas import list_formulas as registry_list
 
     return registry_list()
+
+
+def list_families() -> list[str]:
+    """The names of every registered formula family, sorted (``list_formulas`` gives their metadata)."""
+    return [info["name"] for info in list_formulas()]
+
+
+def load_model(run, pretrained: bool = True):
+    """The timm model of a run folder written by ``fdsl pretrain`` or ``fdsl finetune`` (classification), with
+    its weights and its ``pretrained_cfg`` (so ``timm.data.resolve_data_config(model=...)`` gives the run's
+    input size and normalisation).  ``pretrained=False``: the architecture alone.  Needs torch and timm."""
+    import timm
+
+    from fdsl.train.checkpoint import read_meta
+    from fdsl.train.hub_config import CONFIG
+
+    meta = read_meta(Path(run))  # a missing or foreign folder is one FdslError
+    if not (Path(run) / CONFIG).is_file():
+        raise FdslError(f"{run} has no {CONFIG}: it is a {meta.get('task', 'classification')} run of an older fdsl or "
+                        "not a timm model; load it with fdsl.train.checkpoint")
+    return timm.create_model(f"local-dir:{Path(run).resolve()}", pretrained=pretrained)
 
 
 def __getattr__(name: str):

@@ -11,8 +11,8 @@ from fdsl.core.errors import FdslError
 # The training extras (pip install 'fdsl[train]'): a verb that needs one of these, run without it, says so in one line.
 TRAIN_MODULES = {"torch", "torchvision", "timm", "safetensors", "matplotlib", "sklearn", "pytorch_grad_cam",
                  "webdataset", "segmentation_models_pytorch"}
-VERBS = ("formulas", "search", "render", "status", "scenes", "preview", "pretrain", "finetune", "evaluate", "experiment",
-         "viz")
+VERBS = ("formulas", "search", "render", "status", "scenes", "preview", "recipes", "pretrain", "finetune", "evaluate",
+         "experiment", "viz")
 
 
 class ExamplesFormatter(argparse.HelpFormatter):

@@ -66,8 +66,8 @@ def test_pc_fractal_needs_a_second_category_to_mix(tmp_path, capsys):
 @pytest.mark.parametrize("flags, needle", [
     (["--scenes", "0"], "--scenes must be between 1"),
     (["--objects", "0"], "--objects must be between 1"),
-    (["--extra-objects", "-1"], "--extra-objects (a Poisson mean) must be between 0 and 100"),
-    (["--room", "nan"], "finite number"),
+    (["--extra-objects", "-1"], "--extra-objects must be in [0, 100] (a Poisson mean)"),
+    (["--room", "nan"], "'nan' is NaN or infinite; it must be finite"),
     (["--object-points", "20000"], "--object-points must be between 0 (all)"),
     (["--mix-points", "10000"], "--mix-points must be between 1"),
     (["--shard", "2/2"], "--shard 2/2"),

@@ -46,7 +46,7 @@ def test_empty_and_missing_params_folder(tmp_path, capsys):
     (["--draw", "sparkle"], "invalid choice: 'sparkle'"),
     (["--shard", "3/2"], "--shard 3/2"),
     (["--shard", "one-of-two"], "--shard must look like K/N"),
-    (["--weight-delta", "nan"], "finite number"),
+    (["--weight-delta", "nan"], "must be finite"),
     (["--workers", "0"], "--workers must be at least 1"),
 ])
 def test_impossible_settings(tmp_path, capsys, flags, needle):
@@ -92,7 +92,7 @@ def test_preview_bad_input(tmp_path, capsys):
     code, err = run_cli(capsys, "preview", tmp_path / "empty", "--out", tmp_path / "s.png")
     assert_one_line_error(code, err, "nothing to preview")
     code, err = run_cli(capsys, "preview", tmp_path / "empty", "--out", tmp_path / "s.png", "--seed", "-1")
-    assert_one_line_error(code, err, "--seed must be >= 0")
+    assert_one_line_error(code, err, "--seed must be between 0 and 2**63 - 1")
 
 
 def test_preview_of_dataset_and_catalog(tiny_catalog, tmp_path, capsys):

@@ -55,7 +55,7 @@ def test_one_parser_from_text_to_settings():
     settings_class = create_formula("fractal").RenderSettings
     settings = settings_class.from_strings({"size": "64", "draw": "point-gray", "weight-delta": "0.3"})
     assert (settings.size, settings.draw, settings.weight_delta) == (64, "point-gray", 0.3)
-    for options, needle in [({"colour": "red"}, "unknown setting 'colour'"), ({"size": "big"}, "expected an integer"),
+    for options, needle in [({"colour": "red"}, "unknown setting 'colour'"), ({"size": "big"}, "size=big: 'big' is not a number"),
                             ({"weight_delta": "nan"}, "finite"), ({"size": "2"}, "leaves no room")]:
         with pytest.raises(FdslError, match=needle):
             settings_class.from_strings(options)

@@ -50,9 +50,67 @@ class Catalog:
 
 
 def load_catalog(formula, folder: Path, limit: int | None = None) -> Catalog:
-    """The categories of a params folder (the first ``limit``), every file validated before any work starts."""
-    files = category_files(folder, formula.params_suffix)[:limit]
-    return Catalog(files, [formula.load_params(path) for path in files])
+    """The categories of a params folder (the first ``limit``), every file validated before any work starts.
+
+    A catalog whose manifest names another family is refused when its files do not read as ``formula``'s,
+    and said in one line when they do (a deliberate cross-family render is allowed, a mistaken one is seen),
+    unless ``formula`` reads that family's catalogs as its own (OFDB renders FractalDB's).
+    """
+    manifest = catalog_manifest(folder)
+    searched = manifest["formula"] if manifest else None
+    other = searched is not None and searched != formula.name and searched not in formula.reads_catalogs_of
+    try:
+        files = category_files(folder, formula.params_suffix)[:limit]
+        if manifest and limit is None:
+            _check_listed(folder, manifest, files)
+        categories = [formula.load_params(path) for path in files]
+    except FdslError as exc:
+        if other:
+            raise FdslError(f"{folder} is a catalog of '{searched}' (its {MANIFEST}), not of '{formula.name}': "
+                            f"{exc}") from None
+        raise
+    if other:
+        from fdsl.core.notes import note
+
+        note(f"{folder} was searched as '{searched}' (its {MANIFEST}); its files are read as '{formula.name}'")
+    return Catalog(files, categories)
+
+
+def catalog_formula(folder: Path) -> str | None:
+    """The family a catalog folder was searched with, from its manifest (None: a folder of files alone)."""
+    manifest = catalog_manifest(folder)
+    return manifest["formula"] if manifest else None
+
+
+def catalog_manifest(folder: Path) -> dict | None:
+    """The manifest ``fdsl search`` wrote, checked; None when there is none (category files gathered by hand, such
+    as the published FractalDB-1k CSVs).  A manifest that is there but unreadable, or not a catalog's, is an error:
+    it would otherwise be ignored in silence."""
+    path = Path(folder) / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise FdslError(f"{path} is unreadable or not JSON; repair the catalog (re-run fdsl search) or delete the "
+                        "file to use the folder as plain category files") from None
+    if not isinstance(manifest, dict) or manifest.get("kind") != "catalog" or not isinstance(manifest.get("formula"), str):
+        kind = manifest.get("kind") if isinstance(manifest, dict) else type(manifest).__name__
+        raise FdslError(f"{path} is not a catalog manifest (kind: {kind}); point --params at a folder written by "
+                        "'fdsl search'")
+    return manifest
+
+
+def _check_listed(folder: Path, manifest: dict, files: list[Path]) -> None:
+    """The category files must be the ones the manifest lists: a missing or extra file renumbers the categories."""
+    listed = [row.get("file") for row in manifest.get("categories", []) if isinstance(row, dict)]
+    present = [path.name for path in files]
+    if listed and listed != present:
+        missing = sorted(set(listed) - set(present))
+        extra = sorted(set(present) - set(listed))
+        what = f"{missing[0]} is missing" if missing else f"{extra[0]} is not in it"
+        raise FdslError(f"{folder}: {MANIFEST} lists {len(listed)} category files and {what}; the catalog is "
+                        "incomplete or mixed (re-run fdsl search into a new folder)")
 
 
 def fingerprint_files(files: list[Path]) -> str:

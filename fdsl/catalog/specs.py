@@ -16,6 +16,10 @@ from fdsl.core.errors import FdslError
 from fdsl.formulas import Formula, Settings, create_formula
 from fdsl.formulas.scenes.layout import SceneSettings
 
+# More shards than this is more machines than any split needs (and more manifests than a folder should hold).
+MAX_SHARDS = 1_000_000
+
+
 @dataclass(frozen=True)
 class Shard:
     """Shard ``index`` of ``count``: the units u with u % count == index."""
@@ -27,12 +31,13 @@ class Shard:
     def parse(cls, text: str | None) -> "Shard":
         if not text:
             return cls()
-        try:
-            index, count = (int(part) for part in text.split("/"))
-        except ValueError:
-            raise FdslError(f"--shard must look like K/N (e.g. 0/4), got '{text}'") from None
-        if not (count >= 1 and 0 <= index < count):
-            raise FdslError(f"--shard {text}: need 0 <= K < N, e.g. 0/{max(count, 1)}")
+        # Digits only: int() would also take ' 0', '+0' or '0_0', and then a split would be named two ways.
+        parts = text.split("/")
+        if len(parts) != 2 or not all(part.isascii() and part.isdigit() for part in parts):
+            raise FdslError(f"--shard must look like K/N (e.g. 0/4), got '{text}'")
+        index, count = (int(part) for part in parts)
+        if not (1 <= count <= MAX_SHARDS and 0 <= index < count):
+            raise FdslError(f"--shard {text}: need 0 <= K < N <= {MAX_SHARDS:,}, e.g. 0/{min(max(count, 1), 4)}")
         return cls(index, count)
 
     def manifest_name(self) -> str:

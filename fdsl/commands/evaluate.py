@@ -14,14 +14,18 @@ EXAMPLES = """examples:
 
 def add_parser(verbs) -> None:
     parser = verbs.add_parser("evaluate", help="top-1/top-5 accuracy of a checkpoint on labelled images",
-                              epilog=EXAMPLES)
+                              description="Score a run folder of 'fdsl pretrain' or 'fdsl finetune' on labelled "
+                              "images: top-1 and top-5 accuracy, with --split the validation split that fine-tuning "
+                              "carved (same --val-fraction and --split-seed).", epilog=EXAMPLES)
     parser.add_argument("--checkpoint", type=Path, required=True, help="run folder written by pretrain or finetune")
     add_data_arguments(parser, explicit_val=False)
     parser.add_argument("--split", choices=("all", "train", "val"), default="all",
                         help="evaluate all of --data, or one side of the split made by --val-fraction/--split-seed")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch-size", type=int, default=256, help="images per evaluation step (default: 256)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="DataLoader worker processes (default: 0, images loaded in this process)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N "
+                        "(default: auto)")
     parser.add_argument("--match-classes-by-index", action="store_true",
                         help="score class i of --data as class i of the checkpoint even when their names differ "
                         "(default: the class names must be the checkpoint's)")

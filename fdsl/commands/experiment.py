@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from fdsl.core.notes import warn
 from fdsl.core.shared_data import ENVIRONMENT_VARIABLE, shared_data_dir
+from fdsl.core.checks import output_path
 
 
 def _flag_type(field):
@@ -23,6 +25,11 @@ def _flag_type(field):
             return text.lower() in ("true", "1", "yes")
         return parse_bool
     return type(field.default)
+
+
+def _help(field) -> str:
+    default = f"'{field.default}'" if isinstance(field.default, str) else field.default
+    return f"{field.metadata['help']} (default: {default})".replace("%", "%%")
 
 
 EXAMPLES = """examples:
@@ -51,8 +58,11 @@ def add_parser(verbs) -> None:
                            "beside the repository)")
     for field in dataclasses.fields(Plan):
         reproduce.add_argument(f"--{field.name.replace('_', '-')}", type=_flag_type(field), default=None,
-                               help=f"(default: {field.default})")
-    demo = kinds.add_parser("digits-demo", help="a 3-minute demo: formula pre-training vs scratch on sklearn digits")
+                               metavar=type(field.default).__name__.upper(), help=_help(field))
+    demo = kinds.add_parser("digits-demo", help="a 3-minute demo: formula pre-training vs scratch on sklearn digits",
+                            description="The reproduce experiment shrunk to sklearn's 8x8 digits (bundled, no "
+                            "download): Perlin pre-training of a tiny ViT vs the same model from scratch, 3 seeds.",
+                            epilog="example: fdsl experiment digits-demo --out runs/demo")
     segmentation = kinds.add_parser(
         "segmentation", help="SegRCDB vs FractalDB-classification pre-training vs scratch for segmentation "
         "(about 30 min on 2 cores)",
@@ -64,9 +74,9 @@ def add_parser(verbs) -> None:
 
     for field in dataclasses.fields(SegmentationPlan):
         segmentation.add_argument(f"--{field.name.replace('_', '-')}", type=_flag_type(field), default=None,
-                                  help=f"(default: {field.default})")
+                                  metavar=type(field.default).__name__.upper(), help=_help(field))
     for sub in (reproduce, demo, segmentation):
-        sub.add_argument("--out", type=Path, required=True, help="experiment folder (re-run to resume)")
+        sub.add_argument("--out", type=output_path, required=True, help="experiment folder (re-run to resume)")
         sub.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=run)
 
@@ -89,7 +99,7 @@ def run(args) -> int:
     print(f"total {seconds['total'] / 60:.1f} min (search {seconds['search']:.0f} s, pre-training "
           f"{seconds['pretrain']:.0f} s); curves: {args.out}/comparison-*.png; details: {args.out}/results.json")
     for line in report.get("pretrain_diagnosis", []):
-        print(f"warning: {line}")
+        warn(line)
     return 0
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fdsl.commands.segmentation_options import add_segmentation_arguments, task_from_args
-from fdsl.train.options import add_training_arguments, config_from_args
+from fdsl.commands.results import say_result
+from fdsl.commands.segmentation_options import add_segmentation_arguments, segmentation_summary, task_from_args
+from fdsl.train.options import add_training_arguments, config_from_args, inherit_from_checkpoint
 
 
 def add_data_arguments(parser, explicit_val: bool = True) -> None:
@@ -58,21 +59,28 @@ def run(args) -> int:
         return run_segmentation(args)
     if args.task != "classification":
         raise FdslError(f"unknown --task '{args.task}'; choose classification or segmentation")
+    if args.num_classes is not None:
+        raise FdslError("--num-classes is for --task segmentation; classification takes its classes from --data")
     from fdsl.train.stages import FinetuneData, finetune
 
+    from fdsl.train.checkpoint import read_meta
+
+    # A missing checkpoint is said first; what is taken from it is said (and recorded) when training starts.
+    inherited = inherit_from_checkpoint(args, read_meta(args.checkpoint)) if args.checkpoint is not None else []
     config = config_from_args(args, "finetune")
     data = FinetuneData(args.data, val=args.val, val_fraction=args.val_fraction, split_seed=args.split_seed,
                         train_images=args.train_images, max_classes=args.max_classes)
     meta = finetune(config, args.out, args.recipe, data, checkpoint_path=args.checkpoint, scratch=args.scratch,
                     freeze=args.freeze, resume=args.resume, progress=not args.quiet,
-                    model_given=args.model is not None)
+                    model_given=args.model is not None, inherited=inherited)
     from fdsl.train.context import is_main_process
 
     metrics = meta.get("metrics", {})
     if not is_main_process():
         return 0
-    print(f"fine-tuned {meta['model']} ({meta['init']}) for {meta['epoch']} epochs: validation top-1 "
-          f"{metrics.get('val_top1', float('nan')):.2f}%, top-5 {metrics.get('val_top5', float('nan')):.2f}% -> {args.out}")
+    say_result(args, meta, f"fine-tuned {meta['model']} ({meta['init']}) for {meta['epoch']} epochs: validation "
+               f"top-1 {metrics.get('val_top1', float('nan')):.2f}%, top-5 {metrics.get('val_top5', float('nan')):.2f}% "
+               f"-> {args.out}")
     return 0
 
 
@@ -94,9 +102,6 @@ def run_segmentation(args) -> int:
                     val=args.val, val_fraction=args.val_fraction, split_seed=args.split_seed,
                     train_images=args.train_images, num_classes=args.num_classes, decoder=args.decoder,
                     task=task_from_args(args), resume=args.resume, progress=not args.quiet)
-    metrics = meta.get("metrics", {})
     if is_main_process():
-        print(f"fine-tuned {meta['model']} on {meta['model_kwargs']['encoder_name']} ({meta['init']}) for "
-              f"{meta['epoch']} epochs: validation mIoU {metrics.get('val_miou', float('nan')):.2f}%, pixel "
-              f"accuracy {metrics.get('val_pixel_acc', float('nan')):.2f}% -> {args.out}")
+        say_result(args, meta, segmentation_summary(meta, "fine-tuned", meta["init"], "val", "validation", args.out))
     return 0

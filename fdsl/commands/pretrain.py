@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fdsl.commands.ignored import refuse_ignored, remember_defaults
+from fdsl.commands.results import say_result
 from fdsl.core.errors import FdslError
-from fdsl.commands.segmentation_options import add_segmentation_arguments, task_from_args
+from fdsl.core.notes import warn
+from fdsl.commands.segmentation_options import add_segmentation_arguments, segmentation_summary, task_from_args
 from fdsl.train.options import add_training_arguments, config_from_args, parse_key_values
 
 
@@ -43,8 +46,9 @@ def add_parser(verbs) -> None:
     parser.add_argument("--objects", default="1-5", help="multi-instance: shapes per image, N or LOW-HIGH (default: 1-5)")
     parser.add_argument("--colourise", action="store_true",
                         help="tint each shape with a random colour on a random colour background (Anderson & Farrell)")
-    parser.add_argument("--heldout-per-category", type=int, default=10,
-                        help="unseen formula images per category measured each epoch (default: 10)")
+    parser.add_argument("--heldout-per-category", type=int, default=None,
+                        help="unseen formula images per category measured each epoch (default: 10; with --task "
+                        "segmentation, the held-out images in all)")
     parser.add_argument("--learnability-check", action=argparse.BooleanOptionalAction, default=True,
                         help="before training, measure how well learners that train nothing (pixel 1-NN, a ridge "
                         "probe on the model's random features) tell the unseen images apart, so a pretext accuracy "
@@ -54,20 +58,34 @@ def add_parser(verbs) -> None:
     add_training_arguments(parser)
     add_segmentation_arguments(parser)
     parser.set_defaults(run=run)
+    remember_defaults(parser)
+
+
+# What each task reads no further than the command line (given, they would be dropped in silence).
+IGNORED = {
+    "segmentation": ("formula", "render_once", "repeat", "objects", "colourise", "label_noise"),
+    "classification": ("objects", "decoder", "seg_loss", "scale_range"),
+    "multi-instance": ("decoder", "seg_loss", "scale_range"),
+}
 
 
 def run(args) -> int:
+    refuse_ignored(args, IGNORED.get(args.task, ()), f"by --task {args.task}")
+    if args.images is not None:
+        refuse_ignored(args, ("formula", "render", "render_once", "heldout_per_category"),
+                       "with --images (the images are rendered already; a tenth of each class is held out)")
     if args.task == "segmentation":
         if args.learnability_only:
             raise FdslError("--learnability-only measures classification tasks; --task segmentation has masks")
         return run_segmentation(args)
-    from fdsl.train.stages import pretrain
+    from fdsl.train.stages import HELDOUT_PER_CATEGORY, pretrain
 
     config = config_from_args(args, "pretrain")
     meta = pretrain(config, args.out, args.recipe, params=args.params, images=args.images, formula=args.formula,
                     render_options=parse_key_values(args.render, "--render"), data_seed=args.data_seed,
                     instances=args.instances, render_once=args.render_once, repeat=args.repeat,
-                    heldout_per_category=args.heldout_per_category, task=args.task, objects=args.objects,
+                    heldout_per_category=HELDOUT_PER_CATEGORY if args.heldout_per_category is None else
+                    args.heldout_per_category, task=args.task, objects=args.objects,
                     colourise=args.colourise, check_learnability=args.learnability_check,
                     learnability_only=args.learnability_only, resume=args.resume, progress=not args.quiet)
     from fdsl.train.context import is_main_process
@@ -75,11 +93,11 @@ def run(args) -> int:
     metrics = meta.get("metrics", {})
     if not is_main_process() or args.learnability_only:
         return 0
-    print(f"pre-trained {meta['model']} on {len(meta['classes'])} categories for {meta['epoch']} epochs: "
-          f"top-1 {metrics.get('heldout_top1', float('nan')):.2f}% on unseen formula images "
-          f"({metrics.get('fit_top1', float('nan')):.2f}% on training images) -> {args.out}")
-    for line in meta.get("diagnosis", []):
-        print(f"warning: {line}")
+    say_result(args, meta, f"pre-trained {meta['model']} on {len(meta['classes'])} categories for {meta['epoch']} "
+               f"epochs: top-1 {metrics.get('heldout_top1', float('nan')):.2f}% on unseen formula images "
+               f"({metrics.get('fit_top1', float('nan')):.2f}% on training images) -> {args.out}")
+    for line in meta.get("diagnosis", []):  # said during training already, unless this run was resumed complete
+        warn(line)
     return 0
 
 
@@ -88,14 +106,12 @@ def run_segmentation(args) -> int:
     from fdsl.train.context import is_main_process
 
     config = config_from_args(args, "pretrain", default_recipe="segmentation")
-    heldout = HELDOUT_IMAGES if args.heldout_per_category == 10 else args.heldout_per_category
+    heldout = HELDOUT_IMAGES if args.heldout_per_category is None else args.heldout_per_category
     meta = pretrain(config, args.out, args.recipe, params=args.params, images=args.images,
                     render_options=parse_key_values(args.render, "--render"), data_seed=args.data_seed,
                     instances=args.instances, heldout=heldout, decoder=args.decoder, task=task_from_args(args),
                     resume=args.resume, progress=not args.quiet)
-    metrics = meta.get("metrics", {})
     if is_main_process():
-        print(f"pre-trained {meta['model']} on {meta['model_kwargs']['encoder_name']} for {meta['epoch']} epochs "
-              f"({len(meta['classes'])} classes): mIoU {metrics.get('heldout_miou', float('nan')):.2f}% on unseen "
-              f"images -> {args.out}")
+        say_result(args, meta, segmentation_summary(meta, "pre-trained", f"{len(meta['classes'])} classes",
+                                                    "heldout", "unseen images", args.out))
     return 0

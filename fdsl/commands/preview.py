@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fdsl.preview.images import preview
+from fdsl.core.checks import output_path
 
 
 EXAMPLES = """examples:
@@ -16,7 +17,7 @@ def add_parser(verbs) -> None:
     parser = verbs.add_parser("preview", help="write a contact sheet (categories x instances) of a dataset or catalog",
                               epilog=EXAMPLES)
     parser.add_argument("source", type=Path, help="a dataset folder (fdsl render) or a catalog folder (fdsl search)")
-    parser.add_argument("--out", type=Path, required=True, help="output image (.png or .jpg)")
+    parser.add_argument("--out", type=output_path, required=True, help="output image (.png or .jpg)")
     parser.add_argument("--rows", type=int, default=8, help="categories shown (default: 8)")
     parser.add_argument("--columns", type=int, default=8, help="instances per category (default: 8)")
     parser.add_argument("--tile", type=int, default=96, help="thumbnail side in pixels (default: 96)")

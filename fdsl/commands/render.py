@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 from fdsl.commands.options import add_formula_subparsers, settings_from_args
 from fdsl.formulas import create_formula
 from fdsl.catalog.specs import DEFAULT_SHARD_SIZE, OUTPUT_FORMATS, Device, Output, RenderSpec, Shard
 from fdsl.write.engine import render
+from fdsl.core.checks import output_path
 
 
 def _common(parser) -> None:
     parser.add_argument("--params", type=Path, required=True, help="catalog folder written by 'fdsl search'")
-    parser.add_argument("--out", type=Path, required=True, help="dataset folder (created; re-run to resume)")
+    parser.add_argument("--out", type=output_path, required=True, help="dataset folder (created; re-run to resume)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every instance's randomness (default: 0)")
     parser.add_argument("--workers", type=int, default=1, help="rendering processes (default: 1)")
     parser.add_argument("--shard", default=None, help="K/N: render only shard K of N (e.g. one per machine)")
@@ -24,6 +27,8 @@ def _common(parser) -> None:
     parser.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
                         help=f"--format webdataset: images per tar (default: {DEFAULT_SHARD_SIZE})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout "
+                        "(instead of the sentence), for scripts")
 
 
 EXAMPLES = """examples:
@@ -45,6 +50,12 @@ def run(args) -> int:
                       workers=args.workers, shard=shard, device=Device.parse(args.device),
                       output=Output(args.format, args.shard_size))
     report = render(spec, args.params, args.out, progress=not args.quiet)  # images or image/mask pairs
+    if args.json:
+        print(json.dumps({"formula": formula.name, "written": report.written, "skipped": report.skipped,
+                          "images": report.images, "seconds": round(report.seconds, 2),
+                          "warnings": len(report.warnings or []), "out": str(args.out),
+                          "manifest": str(report.manifest)}))
+        return 0
     if report.written == 0:
         print(f"nothing to do: all {report.skipped} images of this {'shard' if shard.count > 1 else 'dataset'} "
               f"are already in {args.out}")

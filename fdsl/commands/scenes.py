@@ -7,6 +7,7 @@ from pathlib import Path
 from fdsl.catalog.specs import DEFAULT_SHARD_SIZE, OUTPUT_FORMATS, Output, SceneSpec, Shard
 from fdsl.commands.options import add_settings_arguments, settings_from_args
 from fdsl.formulas.scenes.layout import SceneSettings
+from fdsl.core.checks import output_path
 
 
 EXAMPLES = """examples:
@@ -21,7 +22,7 @@ def add_parser(verbs) -> None:
                               "per-point instance and semantic labels, oriented boxes and votes in the layout of "
                               "VoteNet's SUN RGB-D loader (docs/3d.md).", epilog=EXAMPLES)
     parser.add_argument("--params", type=Path, required=True, help="3D catalog written by 'fdsl search fractal3d'")
-    parser.add_argument("--out", type=Path, required=True, help="scene folder (created; re-run to resume)")
+    parser.add_argument("--out", type=output_path, required=True, help="scene folder (created; re-run to resume)")
     parser.add_argument("--scenes", type=int, default=1000, help="number of scenes (default: 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the layouts and objects (default: 0)")
     parser.add_argument("--workers", type=int, default=1, help="processes (default: 1)")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+
 
 from fdsl.commands.options import add_formula_subparsers, settings_from_args
 from fdsl.formulas import create_formula
 from fdsl.catalog.search import save_catalog, search
 from fdsl.catalog.specs import SearchSpec
-from fdsl.core.checks import MAX_CATEGORIES
+from fdsl.core.checks import MAX_CATEGORIES, output_path
 
 
 def _common(parser) -> None:
@@ -16,9 +17,11 @@ def _common(parser) -> None:
                         help=f"number of categories to find, at most {MAX_CATEGORIES:,} (default: 1000; "
                         "segrcdb: 254, as published)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the candidate stream (default: 1)")
-    parser.add_argument("--out", type=Path, required=True, help="new folder for the catalog")
+    parser.add_argument("--out", type=output_path, required=True, help="new folder for the catalog")
     parser.add_argument("--workers", type=int, default=1, help="processes testing candidates (default: 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout "
+                        "(instead of the sentence), for scripts")
 
 
 EXAMPLES = """examples:
@@ -39,6 +42,11 @@ def run(args) -> int:
     result = search(spec, progress=not args.quiet)
     manifest = save_catalog(spec, result, args.out)
     rate = len(result.categories) / max(result.candidates, 1)
+    if args.json:
+        print(json.dumps({"formula": formula.name, "categories": len(result.categories), "candidates": result.candidates,
+                          "acceptance": round(rate, 5), "seconds": round(result.seconds, 2), "out": str(args.out),
+                          "manifest": str(manifest)}))
+        return 0
     print(f"{len(result.categories)} categories from {result.candidates} candidates "
           f"({rate:.1%} accepted) in {result.seconds:.1f} s -> {args.out} ({manifest.name})")
     return 0

@@ -18,3 +18,11 @@ def task_from_args(args):
     from fdsl.train.tasks.segmentation import Segmentation
 
     return Segmentation(loss=args.seg_loss, scale_range=parse_scale_range(args.scale_range))
+
+
+def segmentation_summary(meta: dict, verb: str, detail: str, split: str, split_name: str, out) -> str:
+    """The one line a segmentation run ends with: what was trained, and its mIoU and pixel accuracy on a split."""
+    metrics = meta.get("metrics", {})
+    miou, pixel = (metrics.get(f"{split}_{name}", float("nan")) for name in ("miou", "pixel_acc"))
+    return (f"{verb} {meta['model']} on {meta['model_kwargs']['encoder_name']} ({detail}) for {meta['epoch']} epochs: "
+            f"{split_name} mIoU {miou:.2f}%, pixel accuracy {pixel:.2f}% -> {out}")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 
 from fdsl.viz import KINDS, NEEDS_IMAGES
+from fdsl.core.checks import output_path
 
 HELP = {
     "filters": "first-layer filters (a ViT's patch embedding), one tile per filter",
@@ -31,7 +31,7 @@ def add_parser(verbs) -> None:
     parser.add_argument("runs", nargs="+", metavar="RUN",
                         help="run folder written by 'fdsl pretrain'/'fdsl finetune' (or a timm model name whose "
                         "pretrained weights are cached, as a natural-image reference)")
-    parser.add_argument("--out", type=Path, required=True, help="figure file (.png, .pdf, .svg)")
+    parser.add_argument("--out", type=output_path, required=True, help="figure file (.png, .pdf, .svg)")
     parser.add_argument("--data", help="images for attention-distance, attention, cam: a folder of images, an image, "
                         "an ImageFolder tree, a .zip of one, an .npz, or sklearn-digits")
     parser.add_argument("--images", type=int, default=None,

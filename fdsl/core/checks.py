@@ -12,9 +12,13 @@ from fdsl.core.errors import FdslError
 MAX_CATEGORIES = 10_000_000
 
 
+# Seeds become 64-bit keys of the counter-based generators: a larger one would wrap or overflow somewhere deep.
+MAX_SEED = 2**63 - 1
+
+
 def check_seed(seed: int, flag: str = "--seed") -> int:
-    if seed < 0:
-        raise FdslError(f"{flag} must be >= 0, got {seed}")
+    if not (0 <= seed <= MAX_SEED):
+        raise FdslError(f"{flag} must be between 0 and 2**63 - 1, got {seed}")
     return seed
 
 
@@ -60,3 +64,13 @@ def parse_scale_range(text: str) -> tuple[float, float]:
     if not (0 < low <= high <= 8):
         raise FdslError(f"--scale-range {text}: need 0 < LOW <= HIGH <= 8")
     return low, high
+
+
+def output_path(text: str):
+    """argparse ``type`` of every ``--out``: an empty path would mean the working directory, in silence."""
+    import argparse
+    from pathlib import Path
+
+    if not str(text).strip():
+        raise argparse.ArgumentTypeError("is empty; name the folder or file to write")
+    return Path(text)

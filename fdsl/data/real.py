@@ -162,7 +162,12 @@ def _npz_images(path: Path) -> ArrayImages:
         images = np.where(images, 255, 0).astype(np.uint8)
     elif images.dtype != np.uint8:
         raise FdslError(f"{path}: images must be uint8 or bool, got {images.dtype}")
+    if labels.dtype.kind not in "iub" and not (labels.dtype.kind == "f" and np.all(np.isfinite(labels))
+                                              and np.all(labels == np.round(labels))):
+        raise FdslError(f"{path}: 'labels' must be integer class indices, got {labels.dtype} values")
     labels = np.asarray(labels, dtype=np.int64)
+    if labels.ndim != 1:
+        raise FdslError(f"{path}: 'labels' must be one index per image, got shape {labels.shape}")
     if labels.size and labels.min() < 0:
         raise FdslError(f"{path}: labels must be >= 0")
     count = int(labels.max()) + 1 if labels.size else 0

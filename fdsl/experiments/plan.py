@@ -3,11 +3,18 @@ of per-seed results, and the verdict on paired gains."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import statistics
 from pathlib import Path
 
 from fdsl.core.errors import FdslError
+
+
+def setting(default, help: str):
+    """A plan field: its value and what it does, which ``fdsl experiment ... --help`` prints."""
+    return dataclasses.field(default=default, metadata={"help": help})
 
 
 def run_stage(folder: Path, config, start) -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from fdsl.catalog.params import ensure_writable_folder, read_manifest
 from fdsl.core.errors import FdslError
-from fdsl.experiments.plan import run_stage, spread, verdict
+from fdsl.experiments.plan import run_stage, setting, spread, verdict
 from fdsl.train.recipes import recipe_config
 
 
@@ -28,41 +28,46 @@ from fdsl.train.recipes import recipe_config
 class Plan:
     """Every choice of the experiment, recorded in results.json (docs/training.md says how each was chosen)."""
 
-    model: str = "vit-nano-p4"       # timm ViT, 4-px patches, 128 wide, 4 deep (fdsl.train.model.PRESETS)
-    recipe: str = "vit-small"        # the DeiT recipe scaled to 32 px (fdsl.train.recipes)
-    formula: str = "perlin"          # pre-training family
-    categories: int = 100
-    search_seed: int = 1
-    search_options: str = ""         # the family's search settings, KEY=VALUE,... (e.g. sampler=sigma)
-    render_size: int = 40            # rendered side; the 32-px random crop is 80 % of it
-    view_size: int = 0               # side the renders are resized to before that crop (0: render_size, no resize):
-                                     # render large, train small, as the published 362-px renders feed 224-px crops
-    render_options: str = ""         # other render settings, KEY=VALUE,... (e.g. points=20000)
-    instances: int = 100             # images per category, rendered once
-    repeat: int = 1                  # times an epoch shows each rendered image, augmented anew (OFDB, 1p-frac:
-                                     # 1 image per category x 100 keeps the budget of 100 images)
-    task: str = "classification"     # or multi-instance (Anderson & Farrell)
-    objects: str = "1-5"             # multi-instance: shapes per image
-    colourise: bool = False          # tinted shapes on random colour backgrounds (Anderson & Farrell)
-    pretrain_epochs: int = 10
-    pretrain_lr: float = 1e-3
-    image_size: int = 32
-    finetune_epochs: int = 20
-    finetune_lr: float = 1e-3
-    layer_decay: float = 0.0
-    batch_size: int = 128
-    finetune_batch: int = 0          # 0: --batch-size; per dataset below when the plan does not set it
-    train_images: int = 0            # fixed class-balanced fine-tuning subset of the training pool; 0: per dataset
-    val_images: float = 0.0          # validation split (count, or fraction < 1); 0: the dataset's default
-    heldout_images: float = 0.0      # held-out split (count, or fraction < 1); 0: the dataset's default
-    max_classes: int = 0             # 0: the dataset's default
-    seeds: str = "0,1,2"             # fine-tuning seeds (init, order, augmentation); each arm runs every seed
-    seed: int = 0                    # seeds pre-training and the splits
-    report_heldout: bool = True      # False while choosing settings: the held-out split is not even evaluated
-    eval_every: int = 5
-    workers: int = 0                 # DataLoader workers (0: the training process loads its own images)
-    threads: int = 0                 # torch threads per stage (0: the cores shared out among the jobs)
-    jobs: int = 1                    # stages trained at once, each in its own process (fdsl.experiments.schedule)
+    model: str = setting("vit-nano-p4", "model of both arms: a timm name or an fdsl preset such as vit-nano-p4 "
+                         "(fdsl.train.presets)")
+    recipe: str = setting("vit-small", "training recipe of both stages ('fdsl recipes' prints them)")
+    formula: str = setting("perlin", "pre-training family ('fdsl formulas' lists them)")
+    categories: int = setting(100, "pre-training categories searched")
+    search_seed: int = setting(1, "seed of the category search")
+    search_options: str = setting("", "the family's search settings, KEY=VALUE,... (e.g. sampler=sigma); "
+                                  "empty: its defaults")
+    render_size: int = setting(40, "side the pre-training images are rendered at")
+    view_size: int = setting(0, "side the renders are resized to before the training crop (0: no resize): render "
+                             "large, train small, as the published 362-px renders feed 224-px crops")
+    render_options: str = setting("", "other render settings, KEY=VALUE,... (e.g. points=20000); empty: defaults")
+    instances: int = setting(100, "pre-training images per category, rendered once")
+    repeat: int = setting(1, "times an epoch shows each rendered image, augmented anew (OFDB, 1p-frac: 1 image "
+                          "per category x 100 keeps the budget)")
+    task: str = setting("classification", "pre-training task: classification or multi-instance (Anderson & "
+                        "Farrell)")
+    objects: str = setting("1-5", "multi-instance: shapes per image, N or LOW-HIGH")
+    colourise: bool = setting(False, "true: tinted shapes on random colour backgrounds (Anderson & Farrell)")
+    pretrain_epochs: int = setting(10, "pre-training epochs")
+    pretrain_lr: float = setting(1e-3, "pre-training peak learning rate")
+    image_size: int = setting(32, "model input side in both stages")
+    finetune_epochs: int = setting(20, "fine-tuning epochs of each arm")
+    finetune_lr: float = setting(1e-3, "fine-tuning peak learning rate of both arms")
+    layer_decay: float = setting(0.0, "layer-wise learning-rate decay when fine-tuning a ViT (0: off)")
+    batch_size: int = setting(128, "pre-training batch size (and fine-tuning's, unless --finetune-batch)")
+    finetune_batch: int = setting(0, "fine-tuning batch size (0: --batch-size, or the dataset's default)")
+    train_images: int = setting(0, "class-balanced fine-tuning subset of the training pool (0: the dataset's "
+                                "default, 2,000 for CIFAR-10)")
+    val_images: float = setting(0.0, "validation split, a count or a fraction below 1 (0: the dataset's default)")
+    heldout_images: float = setting(0.0, "held-out split, a count or a fraction below 1 (0: the dataset's "
+                                    "default)")
+    max_classes: int = setting(0, "keep only the first N classes of the real data (0: the dataset's default)")
+    seeds: str = setting("0,1,2", "fine-tuning seeds (init, order, augmentation); each arm runs every seed")
+    seed: int = setting(0, "seed of the pre-training and of the splits")
+    report_heldout: bool = setting(True, "false while choosing settings: the held-out split is not even evaluated")
+    eval_every: int = setting(5, "epochs between validation scores (the curves)")
+    workers: int = setting(0, "DataLoader workers per stage (0: the training process loads its own images)")
+    threads: int = setting(0, "torch threads per stage (0: the cores shared out among the --jobs)")
+    jobs: int = setting(1, "stages trained at once, each in its own process")
 
     def seed_list(self) -> list[int]:
         try:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from fdsl.catalog.params import ensure_writable_folder, read_manifest
 from fdsl.core.errors import FdslError
-from fdsl.experiments.plan import run_stage, spread, verdict
+from fdsl.experiments.plan import run_stage, setting, spread, verdict
 from fdsl.train.recipes import recipe_config
 
 ARMS = ("segrcdb", "fractaldb", "scratch")
@@ -36,25 +36,25 @@ ARMS = ("segrcdb", "fractaldb", "scratch")
 class SegmentationPlan:
     """Every choice of the experiment, recorded in results.json (docs/segmentation.md says why)."""
 
-    encoder: str = "resnet10t"       # timm name; smp's tu- encoder
-    decoder: str = "fpn"             # the cheapest smp decoder on a CPU
-    image_size: int = 64
-    categories: int = 32             # SegRCDB classes and FractalDB categories
-    segrcdb_instances: int = 8       # contour instances per 64-px SegRCDB image (published: 32 at 512 px)
-    segrcdb_mask: str = "m1"         # the published default
-    pretrain_images: int = 1500      # per epoch, both pre-trainings
-    pretrain_epochs: int = 3
-    fractal_points: int = 20000      # FractalDB points per 64-px image
-    finetune_images: int = 400       # fashion-canvas training canvases
-    finetune_epochs: int = 4
-    batch_size: int = 32
-    pretrain_lr: float = 6e-4
-    finetune_lr: float = 5e-4
-    scale_range: str = "0.75-1.5"    # random resize of the training crops
-    seeds: str = "0,1,2"             # fine-tuning seeds
-    seed: int = 0                    # pre-training, SegRCDB search and the canvases
-    eval_every: int = 2
-    threads: int = 2
+    encoder: str = setting("resnet10t", "timm encoder of every arm (smp's tu- encoder)")
+    decoder: str = setting("fpn", "smp decoder: fpn (the cheapest on a CPU), upernet or segformer")
+    image_size: int = setting(64, "input side of every stage")
+    categories: int = setting(32, "SegRCDB classes and FractalDB categories")
+    segrcdb_instances: int = setting(8, "contour instances per SegRCDB image (published: 32 at 512 px)")
+    segrcdb_mask: str = setting("m1", "SegRCDB label mask: m1 lines (published default), m2 band, m3 filled")
+    pretrain_images: int = setting(1500, "images per pre-training epoch, both pre-trainings")
+    pretrain_epochs: int = setting(3, "epochs of both pre-trainings")
+    fractal_points: int = setting(20000, "chaos-game points per FractalDB image")
+    finetune_images: int = setting(400, "Fashion-MNIST canvases fine-tuned on")
+    finetune_epochs: int = setting(4, "fine-tuning epochs of every arm")
+    batch_size: int = setting(32, "batch size of every stage")
+    pretrain_lr: float = setting(6e-4, "pre-training peak learning rate")
+    finetune_lr: float = setting(5e-4, "fine-tuning peak learning rate")
+    scale_range: str = setting("0.75-1.5", "random resize factors of the training crops, LOW-HIGH")
+    seeds: str = setting("0,1,2", "fine-tuning seeds; each arm runs every seed")
+    seed: int = setting(0, "seed of the pre-trainings, the SegRCDB search and the canvases")
+    eval_every: int = setting(2, "epochs between validation scores (the curves)")
+    threads: int = setting(2, "torch threads of each stage")
 
     def seed_list(self) -> list[int]:
         try:

@@ -21,7 +21,6 @@ objects hold no state (kernels own their scratch arrays): they pickle as is.
 from __future__ import annotations
 
 import dataclasses
-import math
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,18 +29,54 @@ import numpy as np
 
 from fdsl.core.errors import FdslError
 from fdsl.core.files import is_png, png_bytes
+from fdsl.formulas.param_files import finite_number
 
 
-def option(default, help: str, choices=None, cli: bool = True):
-    """A settings field that the command line exposes as ``--name-with-dashes``."""
-    return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "cli": cli})
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """The values a numeric setting may take; ``Settings.validate`` checks every field that declares one."""
+
+    low: float
+    high: float
+    open_low: bool = False
+    open_high: bool = False
+    unit: str = ""  # "pixels": read after the bounds
+    why: str = ""  # the reason for a bound, said in the error
+
+    def holds(self, value) -> bool:
+        # Written so that NaN fails every comparison and so fails the check.
+        above = value > self.low if self.open_low else value >= self.low
+        below = value < self.high if self.open_high else value <= self.high
+        return bool(above and below)
+
+    def describe(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        # Integer bounds read as a count ("between 1 and 1000"), float bounds as an interval ("in [0, 1)").
+        if not (self.open_low or self.open_high) and all(isinstance(b, int) for b in (self.low, self.high)):
+            return f"between {_bound(self.low)} and {_bound(self.high)}{unit}"
+        return f"in {'(' if self.open_low else '['}{_bound(self.low)}, {_bound(self.high)}{')' if self.open_high else ']'}{unit}"
+
+
+def _bound(value: float) -> str:
+    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
+
+
+def between(low: float, high: float, **how) -> Range:
+    """``option(..., within=between(1, 1000))``: both ends allowed unless ``open_low``/``open_high``."""
+    return Range(low, high, **how)
+
+
+def option(default, help: str, choices=None, cli: bool = True, within: Range | None = None):
+    """A settings field that the command line exposes as ``--name-with-dashes``; ``within`` bounds its value."""
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "cli": cli,
+                                                        "within": within})
 
 
 def parse_setting(kind: type, text: str):
     """A setting's value from text, as the command line and ``--render KEY=VALUE`` both read it.
 
-    Numbers must be finite; booleans are true/false, yes/no, on/off or 1/0.  A
-    ValueError says what was expected.
+    Numbers must be finite (integers may be written 3.0 or 3e2); booleans are true/false, yes/no, on/off
+    or 1/0.  A ValueError says what was expected.
     """
     if kind is bool:
         word = str(text).strip().lower()
@@ -52,12 +87,9 @@ def parse_setting(kind: type, text: str):
         raise ValueError(f"expected true or false, got '{text}'")
     if kind in (int, float):
         try:
-            value = kind(text)
-        except ValueError:
-            raise ValueError(f"expected {'an integer' if kind is int else 'a number'}, got '{text}'") from None
-        if not math.isfinite(value):
-            raise ValueError(f"expected a finite number, got '{text}'")
-        return value
+            return finite_number(text, kind)
+        except ValueError as exc:
+            raise ValueError(f"'{text}' {exc}") from None
     return kind(text)
 
 
@@ -66,7 +98,20 @@ class Settings:
     """Base of search and render settings: validation and (de)serialisation."""
 
     def validate(self) -> None:
-        """Raise FdslError naming the bad value and the fix."""
+        """Raise FdslError naming the bad value and the fix.
+
+        Here: every field's declared ``choices`` and ``within`` range.  A family's settings add the checks
+        that relate fields to each other, after ``super().validate()``.
+        """
+        for field in dataclasses.fields(self):
+            span, choices = field.metadata.get("within"), field.metadata.get("choices")
+            value = getattr(self, field.name)
+            if choices is not None and value not in choices:
+                raise FdslError(f"--{field.name.replace('_', '-')} must be one of {', '.join(map(str, choices))}, "
+                                f"got '{value}'")
+            if span is not None and not span.holds(value):
+                why = f" ({span.why})" if span.why else ""
+                raise FdslError(f"--{field.name.replace('_', '-')} must be {span.describe()}{why}, got {value}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -113,6 +158,9 @@ class Formula(ABC):
     # The batched torch renderer as "module:Class", or None; imported only when asked (torch is heavy, and a
     # renderer module builds on its formula's module, so the formula must not import it).
     torch_renderer_path: ClassVar[str | None] = None
+    # Other families whose catalogs this one renders as its own (the same search and files: OFDB renders
+    # FractalDB's catalogs); any other family's catalog is refused or said (fdsl.catalog.params.load_catalog).
+    reads_catalogs_of: ClassVar[tuple[str, ...]] = ()
     default_categories: ClassVar[int] = 1000  # `fdsl search` without --categories
     max_categories: ClassVar[int | None] = None  # e.g. the labels an 8-bit mask can hold
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from fdsl.formulas.param_files import read_numeric_csv, write_numeric_csv
 from fdsl.core.errors import FdslError
-from fdsl.formulas.base import Formula, Settings, option, register
+from fdsl.formulas.base import Formula, Settings, between, option, register
 from fdsl.kernels.numba import raster
 
 COLUMNS = 9
@@ -55,20 +55,12 @@ class BezierSearchSettings(Settings):
 
 @dataclasses.dataclass
 class BezierRenderSettings(Settings):
-    size: int = option(362, "image side in pixels")
-    instances: int = option(1000, "images per category")
-    jitter: float = option(0.05, "instances move each control point by U(-jitter, jitter) of the side")
-    line_width: float = option(0.006, "line width as a fraction of the side (at least 1 pixel)")
-
-    def validate(self) -> None:
-        if not (16 <= self.size <= 8192):
-            raise FdslError(f"--size must be between 16 and 8192 pixels, got {self.size}")
-        if not (1 <= self.instances <= 1_000_000):
-            raise FdslError(f"--instances must be between 1 and 1000000, got {self.instances}")
-        if not (0.0 <= self.jitter <= 1.0):
-            raise FdslError(f"--jitter must be in [0, 1], got {self.jitter}")
-        if not (0.0 <= self.line_width <= 0.25):
-            raise FdslError(f"--line-width must be in [0, 0.25] (a fraction of the side), got {self.line_width}")
+    size: int = option(362, "image side in pixels", within=between(16, 8192, unit="pixels"))
+    instances: int = option(1000, "images per category", within=between(1, 1_000_000))
+    jitter: float = option(0.05, "instances move each control point by U(-jitter, jitter) of the side",
+                           within=between(0.0, 1.0))
+    line_width: float = option(0.006, "line width as a fraction of the side (at least 1 pixel)",
+                               within=between(0.0, 0.25, open_low=True, why="a fraction of the side"))
 
     def brush(self) -> int:
         return max(1, int(round(self.line_width * self.size)))

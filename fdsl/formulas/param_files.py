@@ -30,23 +30,32 @@ def write_key_values(params, path: Path) -> None:
     atomic_write_bytes(Path(path), ("\n".join(rows) + "\n").encode())
 
 
-def _number(text: str, kind: type, path: Path, number: int, key: str):
+def finite_number(text: str, kind: type):
+    """An int or float from text, finite; "3.0" and "3e2" name integers too.  A ValueError says what is wrong
+    (parameter files and command-line settings read numbers alike)."""
     if kind is int:
         try:
-            return int(text.strip())  # exact, even above 2**53 (e.g. a 63-bit table key)
+            return int(str(text).strip())  # exact, even above 2**53 (e.g. a 63-bit table key)
         except ValueError:
             pass  # "3.0" or "3e2" still name an integer: checked below
     try:
         value = float(text)
     except ValueError:
-        raise FdslError(f"{path} line {number}: '{key}' is not a number ('{text.strip()[:40]}')") from None
+        raise ValueError("is not a number") from None
     if not math.isfinite(value):
-        raise FdslError(f"{path} line {number}: '{key}' is NaN or infinite; every parameter must be finite")
+        raise ValueError("is NaN or infinite; it must be finite")
     if kind is int:
         if value != int(value):
-            raise FdslError(f"{path} line {number}: '{key}' must be an integer, got {text.strip()}")
+            raise ValueError(f"must be an integer, got {str(text).strip()}")
         return int(value)
     return value
+
+
+def _number(text: str, kind: type, path: Path, number: int, key: str):
+    try:
+        return finite_number(text, kind)
+    except ValueError as exc:
+        raise FdslError(f"{path} line {number}: '{key}' {exc} ('{str(text).strip()[:40]}')") from None
 
 
 def read_key_values(cls, path: Path, family: str):

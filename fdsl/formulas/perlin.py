@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from fdsl.core.errors import FdslError
-from fdsl.formulas.base import Formula, Settings, option, register
+from fdsl.formulas.base import Formula, Settings, between, option, register
 from fdsl.formulas.param_files import read_key_values, require_range, write_key_values
 from fdsl.kernels.numba import noise as kernel
 
@@ -64,16 +64,15 @@ class PerlinParams:
 class PerlinSearchSettings(Settings):
     min_frequency: float = option(1.0, "lowest base frequency, in cycles per image")
     max_frequency: float = option(16.0, "highest base frequency, in cycles per image")
-    max_octaves: int = option(6, "octaves ~ randint(1, --max-octaves)")
+    max_octaves: int = option(6, "octaves ~ randint(1, --max-octaves)", within=between(1, MAX_OCTAVES))
     max_cycles: float = option(181.0, "accept when the finest octave has at most this many cycles per image "
                                       "(half of 362 px: finer detail aliases)")
 
     def validate(self) -> None:
+        super().validate()
         if not (0 < self.min_frequency <= self.max_frequency <= 1e4):
             raise FdslError(f"need 0 < --min-frequency <= --max-frequency <= 10000, got "
                             f"{self.min_frequency} and {self.max_frequency}")
-        if not (1 <= self.max_octaves <= MAX_OCTAVES):
-            raise FdslError(f"--max-octaves must be between 1 and {MAX_OCTAVES}, got {self.max_octaves}")
         # The coarsest possible candidate (one octave at the lowest frequency, aspect 1) must pass.
         if self.max_cycles < self.min_frequency:
             raise FdslError(f"--max-cycles {self.max_cycles} is below --min-frequency {self.min_frequency}: "
@@ -82,14 +81,8 @@ class PerlinSearchSettings(Settings):
 
 @dataclasses.dataclass
 class PerlinRenderSettings(Settings):
-    size: int = option(362, "image side in pixels")
-    instances: int = option(1000, "images per category")
-
-    def validate(self) -> None:
-        if not (16 <= self.size <= 8192):
-            raise FdslError(f"--size must be between 16 and 8192 pixels, got {self.size}")
-        if not (1 <= self.instances <= 1_000_000):
-            raise FdslError(f"--instances must be between 1 and 1000000, got {self.instances}")
+    size: int = option(362, "image side in pixels", within=between(16, 8192, unit="pixels"))
+    instances: int = option(1000, "images per category", within=between(1, 1_000_000))
 
 
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:

@@ -12,6 +12,9 @@ takes the newest complete one.  Loading a pre-trained model needs only timm and 
 
     model = timm.create_model(meta["model"], num_classes=len(meta["classes"]), **meta["model_kwargs"])
     model.load_state_dict(safetensors.torch.load_file("run/model.safetensors"))
+
+A classification run also holds timm's ``config.json`` (fdsl.train.hub_config), so that
+``timm.create_model("local-dir:run", pretrained=True)`` does the same in one call.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import torch
 
 from fdsl.core.errors import FdslError
 from fdsl.core.files import atomic_write_bytes, sync_folder
+from fdsl.train import hub_config
 
 WEIGHTS, SIDECAR, STATE = "model.safetensors", "model.json", "state.pt"
 CHECKPOINTS, LATEST = "checkpoints", "LATEST"
@@ -46,9 +50,12 @@ def save(folder: Path, weights: dict, meta: dict, state: dict) -> Path:
     staging.mkdir()
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    _write_synced(staging / WEIGHTS, safetensors_bytes(weights, metadata={"format": "pt"}))
+    _write_synced(staging / WEIGHTS, safetensors_bytes(weights, metadata=hub_config.safetensors_metadata(meta)))
     _write_synced(staging / STATE, buffer.getvalue())
     _write_synced(staging / SIDECAR, _json_bytes(meta))
+    timm_config = hub_config.timm_config(meta)
+    if timm_config is not None:
+        _write_synced(staging / hub_config.CONFIG, timm_config)
     sync_folder(staging)
     final = root / name
     if final.exists():  # the same step saved again (an epoch end right after a mid-epoch save)
@@ -72,6 +79,8 @@ def _publish(folder: Path, checkpoint: Path) -> None:
     except OSError:  # a filesystem without hard links
         shutil.copyfile(checkpoint / WEIGHTS, link)
     os.replace(link, folder / WEIGHTS)
+    if (checkpoint / hub_config.CONFIG).is_file():
+        atomic_write_bytes(folder / hub_config.CONFIG, (checkpoint / hub_config.CONFIG).read_bytes(), durable=True)
     atomic_write_bytes(folder / SIDECAR, (checkpoint / SIDECAR).read_bytes(), durable=True)
 
 

@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from fdsl.data.formula import EpochSampler, Keyed
 from fdsl.core.errors import FdslError
-from fdsl.train import checkpoint, diagnose, logs, resume as resuming
+from fdsl.core.notes import note, warn
+from fdsl.train import checkpoint, diagnose, hub_config, logs, resume as resuming
 from fdsl.train.context import Context, loader
 from fdsl.train.loop import Training, train_one_epoch, validate
 from fdsl.train.model import keep_frozen_eval, plain_state_dict
@@ -68,11 +69,16 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
     run = _build(model, train_set, config, ctx, num_classes, steps_per_epoch, task)
     sidecar = dict(meta, config=config.to_dict(), epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                    environment=ctx.environment())
+    if task is CLASSIFICATION:  # a timm model: its folder loads with timm.create_model("local-dir:RUN")
+        sidecar["pretrained_cfg"] = hub_config.pretrained_cfg(model, config)
     created = not folder.exists()
     lock = None
     try:
         if ctx.main:
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise FdslError(f"cannot create {folder} ({exc.strerror or exc}); choose a writable --out") from None
             lock = _lock(folder)  # before anything is read: a second writer would interleave its checkpoints
         if resume:
             saved = resuming.restore(folder, run, config, sidecar, ctx.main)
@@ -147,6 +153,8 @@ def _epochs(run: Training, train_set, val_set, heldout_set, keyed, sampler, labe
             checkpoint.save(folder, plain_state_dict(run.model), sidecar, state)
         ctx.barrier()
 
+    if ctx.main and sidecar.get("inherited"):  # said once everything is checked, as the training starts
+        note(f"from the checkpoint: {' and '.join(sidecar['inherited'])} (--recipe, --image-size choose others)")
     for epoch in range(run.step // run.steps_per_epoch, config.epochs):
         run.net.train()
         keep_frozen_eval(run.model, frozen)
@@ -176,7 +184,7 @@ def _epochs(run: Training, train_set, val_set, heldout_set, keyed, sampler, labe
         if warning and warning not in sidecar.get("diagnosis", []):
             sidecar["diagnosis"] = sidecar.get("diagnosis", []) + [warning]
             if ctx.main:
-                tqdm.write(f"warning: {warning}")
+                warn(warning)
         if ctx.main:
             logs.append(folder, {"kind": "epoch", "step": run.step, "epoch": epoch, **metrics})
             tqdm.write(f"epoch {epoch + 1}/{config.epochs}: " + logs.summary(metrics))

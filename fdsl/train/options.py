@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from fdsl.train.presets import PRESETS
 from fdsl.train.recipes import RECIPES, command_line_fields, recipe_config
+from fdsl.core.checks import output_path
 
 # The command line reads these types from TrainConfig's annotations ("str | None" -> str).
 _TYPES = {"int": int, "float": float, "str": str}
@@ -19,7 +19,7 @@ def _overrides() -> list[tuple[str, str, type, str]]:
 
 
 def add_training_arguments(parser: argparse.ArgumentParser, default_model: str | None = "resnet18") -> None:
-    parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, metrics.jsonl, curves.png)")
+    parser.add_argument("--out", type=output_path, required=True, help="run folder (checkpoint, metrics.jsonl, curves.png)")
     parser.add_argument("--model", default=None, help=f"any timm model name, or a small-ViT preset: "
                         f"{', '.join(PRESETS)} (default: {default_model}, or the recipe's)")
     parser.add_argument("--recipe", default=None, help=f"preset: {', '.join(sorted(RECIPES))} (default: resnet-sgd; "
@@ -29,8 +29,25 @@ def add_training_arguments(parser: argparse.ArgumentParser, default_model: str |
     parser.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--json", action="store_true", help="end with one JSON object on stdout (model, epochs, "
+                        "metrics, run folder) instead of the sentence, for scripts")
     for dest, flag, kind, text in _overrides():
-        parser.add_argument(flag, dest=dest, type=kind, default=None, help=f"{text} (default: the recipe's)")
+        parser.add_argument(flag, dest=dest, type=kind, default=None, help=f"{text} (default: the recipe's; 'fdsl recipes NAME' prints them)")
+
+
+def inherit_from_checkpoint(args, checkpoint: dict, stage: str = "finetune") -> list[str]:
+    """Fill what the user did not give from the meta of the run being fine-tuned: the recipe family and the image
+    size the model was trained at, rather than the defaults (a ViT pre-trained at 32 px is not silently rebuilt
+    at 224 px with another recipe's optimiser).  Returns what was taken, for the run to say and record."""
+    taken = []
+    if args.recipe is None and checkpoint.get("recipe") in RECIPES and stage in RECIPES[checkpoint["recipe"]]:
+        args.recipe = checkpoint["recipe"]
+        taken.append(f"recipe {args.recipe}")
+    size = (checkpoint.get("config") or {}).get("image_size")
+    if args.image_size is None and size:
+        args.image_size = size
+        taken.append(f"image size {size}")
+    return taken
 
 
 def config_from_args(args, stage: str, default_model: str = "resnet18", default_recipe: str = "resnet-sgd"):

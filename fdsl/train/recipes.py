@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import math
 
+from fdsl.core.checks import check_seed, resolve_torch_device
 from fdsl.core.errors import FdslError
 
 TRAIN_CROPS = ("crop", "resized", "pad")
@@ -101,6 +102,13 @@ class TrainConfig:
             raise FdslError(f"--label-noise must be between 0 and 1, got {self.label_noise}")
         if self.workers < 0:
             raise FdslError(f"--workers must be >= 0, got {self.workers}")
+        if self.threads < 0:
+            raise FdslError(f"--threads must be >= 0 (0: torch's default), got {self.threads}")
+        if self.checkpoint_every < 0:
+            raise FdslError(f"--checkpoint-every must be >= 0 (0: epoch ends only), got {self.checkpoint_every}")
+        check_seed(self.seed)
+        if self.device != "auto":
+            resolve_torch_device(self.device)
         if self.train_crop not in TRAIN_CROPS:
             raise FdslError(f"--train-crop must be one of {', '.join(TRAIN_CROPS)}, got {self.train_crop}")
         check_timm_names(self)
@@ -223,6 +231,23 @@ RECIPES = {"resnet-sgd": RESNET_SGD, "deit": DEIT, "vit-small": VIT_SMALL, "segm
 SCALED_LR = {"deit"}
 
 
+def fitted_warmup(name: str, stage: str, warmup: float, epochs: int) -> float:
+    """The recipe's warm-up, or its share of the recipe's own epochs when it would fill more than half the run.
+
+    A recipe's warm-up is written for its own length (DeiT: 5 of 300 epochs); a 1-epoch run keeps the share
+    (1/60 of an epoch) instead of being refused for a warm-up longer than itself.  Said in one line.
+    """
+    if warmup <= epochs / 2:
+        return warmup
+    share = warmup / RECIPES[name][stage]["epochs"]
+    fitted = round(min(share * epochs, epochs / 2), 4)
+    from fdsl.core.notes import note
+
+    note(f"recipe {name}'s {warmup:g} warm-up epochs fitted to {fitted:g} for a {epochs}-epoch run (the recipe's "
+         f"share, {warmup:g}/{RECIPES[name][stage]['epochs']}); --warmup-epochs sets it")
+    return fitted
+
+
 def recipe_config(name: str, stage: str, overrides: dict) -> TrainConfig:
     """The recipe's values for ``stage``, then every non-None override on top."""
     if name not in RECIPES:
@@ -232,6 +257,8 @@ def recipe_config(name: str, stage: str, overrides: dict) -> TrainConfig:
     values.update(given)
     if name in SCALED_LR and "lr" not in given:
         values["lr"] = values["lr"] * values["batch_size"] / 512
+    if "warmup_epochs" not in given and values.get("warmup_epochs"):
+        values["warmup_epochs"] = fitted_warmup(name, stage, values["warmup_epochs"], values["epochs"])
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in values.items() if k in known})
     config.validate()

@@ -135,28 +135,33 @@ class FinetuneData:
 
 def finetune(config: TrainConfig, out: Path, recipe: str, data: FinetuneData | str, checkpoint_path: Path | None = None,
              scratch: bool = False, freeze: int | None = None, resume: bool = False, progress: bool = True,
-             model_given: bool = False, **fit_options) -> dict:
+             model_given: bool = False, inherited: list[str] | None = None, **fit_options) -> dict:
     """Fine-tune a pre-trained checkpoint (head replaced) or, with ``scratch``, the same model from random weights.
 
     ``data``: a FinetuneData, or just the dataset (a 10 % validation split carved with seed 0).
+    ``inherited``: the settings taken from the checkpoint rather than given (``inherit_from_checkpoint``).
     """
     if scratch == (checkpoint_path is not None):
         raise FdslError("give exactly one of --checkpoint DIR (fine-tune pre-trained weights) or --scratch")
     train, held_out, description = (FinetuneData(data) if isinstance(data, str) else data).splits()
     return finetune_on(config, out, recipe, train, held_out, description, checkpoint_path, freeze=freeze,
-                       resume=resume, progress=progress, model_given=model_given, **fit_options)
+                       resume=resume, progress=progress, model_given=model_given, inherited=inherited, **fit_options)
 
 
 def finetune_on(config: TrainConfig, out: Path, recipe: str, train, held_out, description: dict,
                 checkpoint_path: Path | None, freeze: int | None = None, resume: bool = False, progress: bool = True,
-                model_given: bool = False, **fit_options) -> dict:
+                model_given: bool = False, inherited: list[str] | None = None, **fit_options) -> dict:
     """Fine-tune on datasets already split: ``checkpoint_path`` None trains ``config.model`` from random weights."""
     classes = list(train.classes)
+    if len(classes) < 2:
+        raise FdslError(f"the training data has {len(classes)} class(es); classification needs at least 2")
     model, kwargs, parent = _initial_model(config, len(classes), checkpoint_path, model_given)
     frozen = models.freeze(model, freeze) if freeze is not None else []
     meta = {"stage": "finetune", "model": config.model, "model_kwargs": kwargs, "classes": classes, "recipe": recipe,
             "data": description, "init": "scratch" if checkpoint_path is None else "checkpoint", "parent": parent,
             "freeze": freeze}
+    if inherited:
+        meta["inherited"] = list(inherited)
     return engine.fit(model, train, held_out, config, out, meta, resume=resume, frozen=frozen, progress=progress,
                       **fit_options)
 

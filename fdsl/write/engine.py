@@ -82,8 +82,7 @@ def _store(task, rendered: list) -> tuple[int, list, dict]:
     for unit, subs, items, warning, tally in rendered:
         if warning:
             note = producer.warning_note(unit, warning)
-            atomic_write_bytes(_worker_state["out"] / f"{WARNING_PREFIX}{producer.warning_name(unit)}.json",
-                               json.dumps(note).encode())
+            atomic_write_bytes(_worker_state["out"] / f"{WARNING_PREFIX}{unit:012d}.json", json.dumps(note).encode())
             notes.append(note)
         for key, value in tally.items():
             counts[key] = counts.get(key, 0) + value
@@ -168,6 +167,17 @@ def check_existing(out: Path, identity: dict, shard: Shard | None = None) -> Non
                             "re-run with the same options, or render to a new --out")
 
 
+def refuse_foreign_folder(out: Path) -> None:
+    """Refuse a folder of someone else's files, before anything is put in it.  A write lays its manifest down
+    before its first file, so a folder with visible entries and no manifest is not one of ours to resume."""
+    if not out.is_dir() or any(out.glob("manifest*.json")):
+        return
+    foreign = sorted(entry.name for entry in out.iterdir() if not entry.name.startswith("."))
+    if foreign:
+        raise FdslError(f"{out} is not empty ({len(foreign)} entries, e.g. '{foreign[0]}') and holds no fdsl "
+                        "manifest; choose an empty or new --out")
+
+
 def render_dataset(formula_name: str, params_dir: Path, out: Path, settings, seed: int = 0, workers: int = 1,
                    shard: Shard = Shard(), progress: bool = True, device: str = "cpu",
                    output: Output = Output()) -> Report:
@@ -212,6 +222,7 @@ def write_scenes(spec: SceneSpec, params_dir: Path, out: Path, progress: bool = 
 
 
 def write(job: Job, out: Path, progress: bool = True) -> Report:
+    refuse_foreign_folder(out)
     out = ensure_writable_folder(out)
     shard = job.shard
     # Shards of one split may write into one folder at the same time (a job array): each locks its own part.
@@ -261,13 +272,26 @@ def _write_locked(job: Job, out: Path, progress: bool) -> Report:
 
 
 def _finish(out: Path, shard: Shard, manifest: dict, report: Report, seconds: float) -> Path:
+    """The complete manifest: a function of the dataset alone (the same bytes after a kill and a resume as after
+    one run), with the shard's warnings folded in; their sidecars go once it is written.  How long this run took
+    and what it wrote are the report's (printed), not the dataset's."""
     report.seconds = seconds
-    report.warnings = [json.loads(p.read_text()) for p in sorted(out.glob(f"{WARNING_PREFIX}*.json"))]
+    sidecars = [p for p in sorted(out.glob(f"{WARNING_PREFIX}*.json")) if _warning_unit(p) % shard.count == shard.index]
+    report.warnings = [json.loads(p.read_text()) for p in sidecars]
     kinds: dict[str, int] = {}
     for note in report.warnings:
         kind = note["warning"].split(":")[0]
         kinds[kind] = kinds.get(kind, 0) + 1
-    manifest.update(complete=True, seconds_last_run=round(seconds, 2), images_written_last_run=report.written,
-                    warnings={"draws": len(report.warnings), "by_kind": kinds, "examples": report.warnings[:50]},
-                    **{f"{key}_last_run": value for key, value in report.counts.items()})
-    return write_manifest(out, manifest, shard.manifest_name())
+    manifest.update(complete=True,
+                    warnings={"draws": len(report.warnings), "by_kind": kinds, "examples": report.warnings[:50]})
+    path = write_manifest(out, manifest, shard.manifest_name())
+    for sidecar in sidecars:
+        sidecar.unlink(missing_ok=True)
+    return path
+
+
+def _warning_unit(path: Path) -> int:
+    try:
+        return int(path.stem[len(WARNING_PREFIX):])
+    except ValueError:  # a sidecar of an older fdsl (category-draw names): the first shard takes it
+        return 0

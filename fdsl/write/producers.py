@@ -80,10 +80,6 @@ class ImageProducer:
     def encode(self, unit: int, sub: int, item) -> list[tuple[str, bytes]]:
         return [(self.folder_files(unit, sub)[0], self.formula.encode(item, self.settings))]
 
-    def warning_name(self, unit: int) -> str:
-        category, draw = self.category_draw(unit)
-        return f"{category:05d}-{draw:05d}"
-
     def warning_note(self, unit: int, warning: str) -> dict:
         category, draw = self.category_draw(unit)
         return {"category": category, "draw": draw, "warning": warning}

@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from fdsl.core.errors import FdslError
-from fdsl.formulas.base import Formula, Settings, option
+from fdsl.formulas.base import Formula, Settings, between, option
 from fdsl.formulas.param_files import read_key_values, require_range, write_key_values
 from fdsl.kernels.numba import raster
 from fdsl.kernels.numba.noise import gradients1, permutation_table
@@ -25,20 +25,20 @@ from fdsl.kernels.numba.noise import gradients1, permutation_table
 REFERENCE_SIZE = 512
 MAX_SIZE = 8192
 MAX_INSTANCES = 1_000_000
+SIZE_RANGE = between(16, MAX_SIZE, unit="pixels")
+# The search ranges RCDB, SegRCDB and VisualAtom share.
+NOISE_RANGE = between(0.0, 1000.0)
+LINE_WIDTH_RANGE = between(0.0, 1000.0)
+COUNT_RANGE = between(1, 100_000)
 # The 1D noise table used by every contour: fixed, like the published package's table.
 NOISE_TABLE_KEY = 0
 
 
 @dataclasses.dataclass
 class ContourRenderSettings(Settings):
-    size: int = option(REFERENCE_SIZE, "image side in pixels (the geometry is scaled from the published 512)")
-    instances: int = option(1000, "images per category")
-
-    def validate(self) -> None:
-        if not (16 <= self.size <= MAX_SIZE):
-            raise FdslError(f"--size must be between 16 and {MAX_SIZE} pixels, got {self.size}")
-        if not (1 <= self.instances <= MAX_INSTANCES):
-            raise FdslError(f"--instances must be between 1 and {MAX_INSTANCES}, got {self.instances}")
+    size: int = option(REFERENCE_SIZE, "image side in pixels (the geometry is scaled from the published 512)",
+                       within=SIZE_RANGE)
+    instances: int = option(1000, "images per category", within=between(1, MAX_INSTANCES))
 
 
 def check_positive_range(low_name: str, low, high_name: str, high, minimum) -> None:
@@ -49,12 +49,6 @@ def check_positive_range(low_name: str, low, high_name: str, high, minimum) -> N
         raise FdslError(f"--{high_name.replace('_', '-')} ({high}) is below --{low_name.replace('_', '-')} ({low})")
 
 
-def check_noise_and_width(max_noise: float, max_line_width: float) -> None:
-    """The search ranges RCDB and VisualAtom share."""
-    if not (0 <= max_noise <= 1000):
-        raise FdslError(f"--max-noise must be in [0, 1000], got {max_noise}")
-    if not (0 <= max_line_width <= 1000):
-        raise FdslError(f"--max-line-width must be in [0, 1000], got {max_line_width}")
 
 
 _tables: dict[int, np.ndarray] = {}

@@ -18,9 +18,9 @@ import dataclasses
 import numpy as np
 
 from fdsl.core.errors import FdslError
-from fdsl.formulas.base import Settings, option, register
-from fdsl.formulas.contour.base import (REFERENCE_SIZE, ContourFormula, ContourGeometry, ContourRenderSettings,
-                                        check_noise_and_width, draw_contours)
+from fdsl.formulas.base import Settings, between, option, register
+from fdsl.formulas.contour.base import (COUNT_RANGE, LINE_WIDTH_RANGE, NOISE_RANGE, REFERENCE_SIZE, ContourFormula,
+                                        ContourGeometry, ContourRenderSettings, draw_contours)
 
 WHITE = 255
 # Published per-instance ranges (also used by the search): radius randint(0, 100),
@@ -28,6 +28,8 @@ WHITE = 255
 MAX_RADIUS = 100
 OVAL_RANGE = (1.0, 2.0)
 CENTRE_SPREAD = 400
+MEAN_VERTICES_RANGE = between(0, 100_000, open_low=True)
+MAX_VERTICES_RANGE = between(3, 100_000, why="a polygon needs 2 < V")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,36 +42,27 @@ class RCDBParams(ContourGeometry):
 
 @dataclasses.dataclass
 class RCDBSearchSettings(Settings):
-    mean_vertices: float = option(100.0, "vertices are int(Exponential(mean)), redrawn until 2 < V <= --max-vertices")
-    max_vertices: int = option(200, "largest number of polygon vertices")
-    max_lines: int = option(200, "contour lines are randint(1, --max-lines)")
-    max_noise: float = option(4.0, "noise coefficient ~ U(0, --max-noise)")
-    max_line_width: float = option(0.1, "line width (outward step added per line) ~ U(0, --max-line-width)")
+    mean_vertices: float = option(100.0, "vertices are int(Exponential(mean)), redrawn until 2 < V <= --max-vertices",
+                                  within=MEAN_VERTICES_RANGE)
+    max_vertices: int = option(200, "largest number of polygon vertices", within=MAX_VERTICES_RANGE)
+    max_lines: int = option(200, "contour lines are randint(1, --max-lines)", within=COUNT_RANGE)
+    max_noise: float = option(4.0, "noise coefficient ~ U(0, --max-noise)", within=NOISE_RANGE)
+    max_line_width: float = option(0.1, "line width (outward step added per line) ~ U(0, --max-line-width)",
+                                   within=LINE_WIDTH_RANGE)
 
     def validate(self) -> None:
-        if not (0 < self.mean_vertices <= 100_000):
-            raise FdslError(f"--mean-vertices must be in (0, 100000], got {self.mean_vertices}")
-        if not (3 <= self.max_vertices <= 100_000):
-            raise FdslError(f"--max-vertices must be between 3 and 100000 (a polygon needs 2 < V), got {self.max_vertices}")
+        super().validate()
         # P(2 < int(Expo(mean)) <= max): refuse settings whose search would almost never accept.
         acceptance = np.exp(-3.0 / self.mean_vertices) - np.exp(-(self.max_vertices + 1.0) / self.mean_vertices)
         if acceptance < 1e-3:
             raise FdslError(f"--mean-vertices {self.mean_vertices} with --max-vertices {self.max_vertices} accepts "
                             f"{acceptance:.1e} of candidates; use a mean between 1 and --max-vertices")
-        if not (1 <= self.max_lines <= 100_000):
-            raise FdslError(f"--max-lines must be between 1 and 100000, got {self.max_lines}")
-        check_noise_and_width(self.max_noise, self.max_line_width)
 
 
 @dataclasses.dataclass
 class RCDBRenderSettings(ContourRenderSettings):
     break_rate: float = option(0.0, "fraction of segments drawn in the background colour (broken contours; "
-                                    "0 = the published RCDB)")
-
-    def validate(self) -> None:
-        super().validate()
-        if not (0.0 <= self.break_rate <= 1.0):
-            raise FdslError(f"--break-rate must be in [0, 1], got {self.break_rate}")
+                                    "0 = the published RCDB)", within=between(0.0, 1.0))
 
 
 def draw_placement(rng: np.random.Generator) -> tuple[float, float, float, float, float]:

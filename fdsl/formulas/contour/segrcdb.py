@@ -23,10 +23,10 @@ import numpy as np
 
 from fdsl.core.errors import FdslError
 from fdsl.core.seeding import rng_for
-from fdsl.formulas.base import Settings, option, register
-from fdsl.formulas.contour.base import (MAX_SIZE, REFERENCE_SIZE, ContourFormula, ContourGeometry, noise_table,
-                                        random_keys)
-from fdsl.formulas.contour.rcdb import OVAL_RANGE, RCDBSearchSettings, sample_growth
+from fdsl.formulas.base import Settings, between, option, register
+from fdsl.formulas.contour.base import (COUNT_RANGE, REFERENCE_SIZE, SIZE_RANGE, ContourFormula, ContourGeometry,
+                                        noise_table, random_keys)
+from fdsl.formulas.contour.rcdb import MAX_VERTICES_RANGE, OVAL_RANGE, RCDBSearchSettings, sample_growth
 from fdsl.kernels.numba.labelled_contours import MASK_BAND, MASK_FILLED, MASK_LINES, draw_labelled_contours
 
 MASK_MODES = {"m1": MASK_LINES, "m2": MASK_BAND, "m3": MASK_FILLED}
@@ -45,40 +45,23 @@ class SegRCDBParams(ContourGeometry):
 
 @dataclasses.dataclass
 class SegRCDBSearchSettings(RCDBSearchSettings):
-    mean_vertices: float = option(100.0, "vertices are int(Exponential(mean)), redrawn until 2 < V <= --max-vertices")
-    max_vertices: int = option(500, "largest number of polygon vertices")
-    max_lines: int = option(50, "contour lines are randint(1, --max-lines)")
-    max_noise: float = option(4.0, "noise coefficient ~ U(0, --max-noise)")
-    max_line_width: float = option(0.1, "line width (outward step added per line) ~ U(0, --max-line-width)")
-    max_radius: int = option(50, "start radius ~ randint(0, --max-radius)")
-
-    def validate(self) -> None:
-        super().validate()
-        if not (0 <= self.max_radius <= 100 * REFERENCE_SIZE):
-            raise FdslError(f"--max-radius must be between 0 and {100 * REFERENCE_SIZE}, got {self.max_radius}")
+    # RCDB's search with the published SegRCDB defaults (500 vertices, 50 lines; RCDB's fields keep their order).
+    max_vertices: int = option(500, "largest number of polygon vertices", within=MAX_VERTICES_RANGE)
+    max_lines: int = option(50, "contour lines are randint(1, --max-lines)", within=COUNT_RANGE)
+    max_radius: int = option(50, "start radius ~ randint(0, --max-radius)", within=between(0, 100 * REFERENCE_SIZE))
 
 
 @dataclasses.dataclass
 class SegRCDBRenderSettings(Settings):
-    size: int = option(REFERENCE_SIZE, "image side in pixels (the geometry is scaled from the published 512)")
-    images: int = option(20_000, "images in the dataset (published: 20,000)")
-    instances: int = option(32, "contour instances per image (published: 32)")
+    size: int = option(REFERENCE_SIZE, "image side in pixels (the geometry is scaled from the published 512)",
+                       within=SIZE_RANGE)
+    images: int = option(20_000, "images in the dataset (published: 20,000)", within=between(1, 100_000_000))
+    instances: int = option(32, "contour instances per image (published: 32)",
+                            within=between(1, MAX_INSTANCES_PER_IMAGE))
     mask: str = option("m1", "label mask: m1 the lines (published default), m2 the band between the first and "
                              "last contour, m3 the filled last contour", choices=tuple(MASK_MODES))
     layout: str = option("plain", "plain: image/ + mask/; mmseg: images/training + annotations/training",
                          choices=LAYOUTS)
-
-    def validate(self) -> None:
-        if not (16 <= self.size <= MAX_SIZE):
-            raise FdslError(f"--size must be between 16 and {MAX_SIZE} pixels, got {self.size}")
-        if not (1 <= self.images <= 100_000_000):
-            raise FdslError(f"--images must be between 1 and 100000000, got {self.images}")
-        if not (1 <= self.instances <= MAX_INSTANCES_PER_IMAGE):
-            raise FdslError(f"--instances must be between 1 and {MAX_INSTANCES_PER_IMAGE}, got {self.instances}")
-        if self.mask not in MASK_MODES:
-            raise FdslError(f"unknown mask mode '{self.mask}'; choose one of: {', '.join(MASK_MODES)}")
-        if self.layout not in LAYOUTS:
-            raise FdslError(f"unknown layout '{self.layout}'; choose one of: {', '.join(LAYOUTS)}")
 
 
 def check_class_count(categories: int) -> None:

@@ -16,10 +16,9 @@ import dataclasses
 
 import numpy as np
 
-from fdsl.core.errors import FdslError
-from fdsl.formulas.base import Settings, option, register
-from fdsl.formulas.contour.base import (REFERENCE_SIZE, ContourFormula, ContourGeometry, ContourRenderSettings,
-                                        check_noise_and_width, check_positive_range, draw_contours)
+from fdsl.formulas.base import Settings, between, option, register
+from fdsl.formulas.contour.base import (COUNT_RANGE, LINE_WIDTH_RANGE, NOISE_RANGE, REFERENCE_SIZE, ContourFormula,
+                                        ContourGeometry, ContourRenderSettings, check_positive_range, draw_contours)
 
 BLACK = 0
 SINE_AMPLITUDE = 0.5
@@ -43,22 +42,17 @@ class VisualAtomParams(ContourGeometry):
 @dataclasses.dataclass
 class VisualAtomSearchSettings(Settings):
     min_vertices: int = option(200, "quantisation (polygon vertices) ~ randint(--min-vertices, --max-vertices)")
-    max_vertices: int = option(1000, "largest quantisation")
-    max_orbits: int = option(200, "orbits (contour lines) ~ randint(1, --max-orbits)")
-    max_frequency: int = option(20, "sine frequencies n1, n2 ~ randint(0, --max-frequency), n2 != n1 unless n1 = 0")
-    max_noise: float = option(4.0, "noise coefficient ~ U(0, --max-noise)")
-    max_line_width: float = option(0.1, "line width (outward step per orbit) ~ U(0, --max-line-width)")
+    max_vertices: int = option(1000, "largest quantisation", within=between(3, 100_000))
+    max_orbits: int = option(200, "orbits (contour lines) ~ randint(1, --max-orbits)", within=COUNT_RANGE)
+    max_frequency: int = option(20, "sine frequencies n1, n2 ~ randint(0, --max-frequency), n2 != n1 unless n1 = 0",
+                                within=between(1, 100_000, why="two different frequencies"))
+    max_noise: float = option(4.0, "noise coefficient ~ U(0, --max-noise)", within=NOISE_RANGE)
+    max_line_width: float = option(0.1, "line width (outward step per orbit) ~ U(0, --max-line-width)",
+                                   within=LINE_WIDTH_RANGE)
 
     def validate(self) -> None:
+        super().validate()
         check_positive_range("min_vertices", self.min_vertices, "max_vertices", self.max_vertices, 3)
-        if self.max_vertices > 100_000:
-            raise FdslError(f"--max-vertices must be at most 100000, got {self.max_vertices}")
-        if not (1 <= self.max_orbits <= 100_000):
-            raise FdslError(f"--max-orbits must be between 1 and 100000, got {self.max_orbits}")
-        if not (1 <= self.max_frequency <= 100_000):
-            raise FdslError(f"--max-frequency must be between 1 and 100000 (two different frequencies), "
-                            f"got {self.max_frequency}")
-        check_noise_and_width(self.max_noise, self.max_line_width)
 
 
 def draw_centre(rng: np.random.Generator) -> tuple[float, float]:

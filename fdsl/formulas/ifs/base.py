@@ -62,11 +62,8 @@ class IFSCanvasSettings(Settings):
     compat: str = option("none", "'official': the published map-choice sequence (NumPy RandomState(100))", choices=COMPAT_MODES)
 
     def validate(self) -> None:
+        super().validate()
         check_canvas(self.size, self.pad, self.points)
-        if self.draw not in DRAW_MODES:
-            raise FdslError(f"unknown draw mode '{self.draw}'; choose one of: {', '.join(DRAW_MODES)}")
-        if self.compat not in COMPAT_MODES:
-            raise FdslError(f"unknown compat mode '{self.compat}'; choose one of: {', '.join(COMPAT_MODES)}")
 
     @property
     def patch_mode(self) -> bool:

@@ -11,8 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from fdsl.core.errors import FdslError
-from fdsl.formulas.base import Settings, option, register
+from fdsl.formulas.base import Settings, between, option, register
 from fdsl.formulas.ifs.base import IFSCanvasSettings, IFSFormula, NO_UNIFORMS, check_canvas
 from fdsl.formulas.ifs.maps import (
     cumulative_probabilities,
@@ -30,32 +29,25 @@ FLIPS = ((False, False), (True, False), (False, True), (True, True))
 
 @dataclasses.dataclass
 class FractalSearchSettings(Settings):
-    fill_rate: float = option(0.2, "accept a system if its single-pixel render lights at least this fraction of the canvas")
+    fill_rate: float = option(0.2, "accept a system if its single-pixel render lights at least this fraction of the canvas",
+                              within=between(0.0, 1.0))
     points: int = option(100_000, "chaos-game points per candidate")
     size: int = option(512, "side of the square canvas the filling rate is measured on")
     pad: int = option(6, "border in pixels left by the rescale")
     sampler: str = option("uniform", "how candidate systems are drawn: 'uniform' (the paper: a..f ~ U(-1,1)) or 'sigma' (Anderson & Farrell's sigma factor: 2..4 maps, alpha ~ U((5+n)/2, (6+n)/2))", choices=SAMPLERS)
 
     def validate(self) -> None:
-        if not (0.0 <= self.fill_rate <= 1.0):
-            raise FdslError(f"--fill-rate must be in [0, 1], got {self.fill_rate}")
+        super().validate()
         check_canvas(self.size, self.pad, self.points)
 
 
 @dataclasses.dataclass
 class FractalRenderSettings(IFSCanvasSettings):
-    weight_delta: float = option(0.4, "weight-row step delta: rows scale one parameter by 1-2d, 1-d, 1+d, 1+2d")
-    patches: int = option(10, "random 3x3 patch draws per weight row (patch modes)")
-    flips: int = option(4, "flips per render: 1 (none) to 4 (none, top-bottom, left-right, both)")
-
-    def validate(self) -> None:
-        super().validate()
-        if not (np.isfinite(self.weight_delta) and 0.0 <= self.weight_delta <= 1.0):
-            raise FdslError(f"--weight-delta must be in [0, 1], got {self.weight_delta}")
-        if not (1 <= self.patches <= 1000):
-            raise FdslError(f"--patches must be between 1 and 1000, got {self.patches}")
-        if not (1 <= self.flips <= 4):
-            raise FdslError(f"--flips must be between 1 and 4, got {self.flips}")
+    weight_delta: float = option(0.4, "weight-row step delta: rows scale one parameter by 1-2d, 1-d, 1+d, 1+2d",
+                                 within=between(0.0, 1.0))
+    patches: int = option(10, "random 3x3 patch draws per weight row (patch modes)", within=between(1, 1000))
+    flips: int = option(4, "flips per render: 1 (none) to 4 (none, top-bottom, left-right, both)",
+                        within=between(1, 4))
 
 
 def draws_per_row(settings: FractalRenderSettings) -> int:

@@ -18,11 +18,15 @@ PROBABILITY_TOLERANCE = 1e-6
 
 def determinant_probabilities(maps: np.ndarray) -> np.ndarray:
     """p_i = |a d - b c| / sum: the published rule (a map that shrinks area less is visited more)."""
-    det = np.abs(maps[:, 0] * maps[:, 3] - maps[:, 1] * maps[:, 2])
-    total = det.sum()
+    return normalised_weights(np.abs(maps[:, 0] * maps[:, 3] - maps[:, 1] * maps[:, 2]))
+
+
+def normalised_weights(weights: np.ndarray) -> np.ndarray:
+    """weights / sum, or equal weights when they sum to nothing (every map singular): 2D and 3D alike."""
+    total = weights.sum()
     if not total > 0:
-        return np.full(len(maps), 1.0 / len(maps))
-    return det / total
+        return np.full(len(weights), 1.0 / len(weights))
+    return weights / total
 
 
 def sample_uniform_system(rng: np.random.Generator) -> np.ndarray:

@@ -20,7 +20,7 @@ import dataclasses
 import numpy as np
 
 from fdsl.core.errors import FdslError
-from fdsl.formulas.base import option, register
+from fdsl.formulas.base import between, option, register
 from fdsl.formulas.ifs.base import IFSCanvasSettings, IFSFormula
 from fdsl.formulas.ifs.fractal import FractalSearchSettings, sample_by_filling_rate
 
@@ -31,12 +31,8 @@ MAX_INSTANCES = 100_000
 
 @dataclasses.dataclass
 class IFSImageSettings(IFSCanvasSettings):
-    instances: int = option(1, "images per category (each a new chain and new random patches)")
-
-    def validate(self) -> None:
-        super().validate()
-        if not (1 <= self.instances <= MAX_INSTANCES):
-            raise FdslError(f"--instances must be between 1 and {MAX_INSTANCES}, got {self.instances}")
+    instances: int = option(1, "images per category (each a new chain and new random patches)",
+                            within=between(1, MAX_INSTANCES))
 
 
 @dataclasses.dataclass
@@ -63,6 +59,7 @@ class OFDB(SingleImageIFS):
     summary = "OFDB: FractalDB search, one image per category (Nakamura et al. 2023)"
     SearchSettings = FractalSearchSettings
     RenderSettings = OFDBRenderSettings
+    reads_catalogs_of = ("fractal",)  # the published OFDB is FractalDB's search, one image per category
 
     def sample_category(self, rng, settings: FractalSearchSettings, context):
         return sample_by_filling_rate(rng, settings)

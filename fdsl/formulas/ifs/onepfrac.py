@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 
 from fdsl.core.errors import FdslError
-from fdsl.formulas.base import Settings, option, register
+from fdsl.formulas.base import Settings, between, option, register
 from fdsl.formulas.ifs.base import check_canvas, render_system
 from fdsl.formulas.ifs.maps import determinant_probabilities, sample_sigma_system
 from fdsl.formulas.ifs.ofdb import IFSImageSettings, SingleImageIFS
@@ -30,24 +30,21 @@ SIGMA_SPREAD = 0.1
 @dataclasses.dataclass
 class OnePFracSearchSettings(Settings):
     sigma: float = option(3.5, "sigma factor of the base system (published default 3.5; generate.sh uses 4.0)")
-    maps: int = option(2, "maps in the base system")
-    delta: float = option(0.1, "each class multiplies every parameter by U(1 - delta, 1 + delta)")
-    min_fill: float = option(0.05, "accept a class when more than this fraction of its pixels is above 1")
+    maps: int = option(2, "maps in the base system", within=between(1, 16))
+    delta: float = option(0.1, "each class multiplies every parameter by U(1 - delta, 1 + delta)",
+                          within=between(0.0, 1.0, open_high=True))
+    min_fill: float = option(0.05, "accept a class when more than this fraction of its pixels is above 1",
+                             within=between(0.0, 1.0, open_high=True))
     size: int = option(512, "side of the acceptance render")
     points: int = option(100_000, "chaos-game points of the acceptance render")
     pad: int = option(6, "border in pixels left by the rescale")
 
     def validate(self) -> None:
-        if not (1 <= self.maps <= 16):
-            raise FdslError(f"--maps must be between 1 and 16, got {self.maps}")
+        super().validate()
         low, high = self.sigma - SIGMA_SPREAD, self.sigma + SIGMA_SPREAD
         if not (low >= 0 and high <= 3 * self.maps):
             raise FdslError(f"--sigma {self.sigma} is impossible for {self.maps} maps: each map contributes "
                             f"s1 + 2 s2 <= 3, so sigma must be in [{SIGMA_SPREAD}, {3 * self.maps - SIGMA_SPREAD}]")
-        if not (0.0 <= self.delta < 1.0):
-            raise FdslError(f"--delta must be in [0, 1), got {self.delta}")
-        if not (0.0 <= self.min_fill < 1.0):
-            raise FdslError(f"--min-fill must be in [0, 1), got {self.min_fill}")
         check_canvas(self.size, self.pad, self.points)
 
 

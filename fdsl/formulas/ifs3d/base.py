@@ -18,7 +18,7 @@ import numpy as np
 
 from fdsl.core.errors import FdslError
 from fdsl.core.files import is_png, png_bytes
-from fdsl.formulas.base import Formula, Settings, option
+from fdsl.formulas.base import Formula, Settings, between, option
 from fdsl.formulas.ifs.base import draw_warning
 from fdsl.formulas.ifs3d import camera
 from fdsl.formulas.ifs3d.systems import PARAMETERS, axis_variances, read_system, sample_system, write_system
@@ -43,12 +43,12 @@ def check_iterations(iterations: int) -> None:
 @dataclasses.dataclass
 class CloudSearchSettings(Settings):
     variance: float = option(0.05, "accept a system when the variance of its normalised cloud exceeds this on every "
-                                   "axis (every published script passes 0.05; the argparse default was 0.15)")
+                                   "axis (every published script passes 0.05; the argparse default was 0.15)",
+                             within=between(0.0, 1.0, open_high=True, why="a cloud in [-1, 1] has variance below 1"))
     iterations: int = option(10_000, "chaos-game iterations per candidate (the origin is not kept)")
 
     def validate(self) -> None:
-        if not (0.0 <= self.variance < 1.0):
-            raise FdslError(f"--variance must be in [0, 1) (a cloud in [-1, 1] has variance below 1), got {self.variance}")
+        super().validate()
         check_iterations(self.iterations)
 
 
@@ -60,20 +60,15 @@ class CloudViewSettings(Settings):
                                   "clouds as binary PLY files", choices=OUTPUTS)
     iterations: int = option(10_000, "chaos-game iterations per cloud (the origin is not kept: 9,999 points)")
     size: int = option(224, "view side in pixels")
-    views: int = option(12, "camera views per cloud (output views)")
+    views: int = option(12, "camera views per cloud (output views)", within=between(1, MAX_VIEWS))
     viewpoints: str = option("fixed", "'fixed': yaw 2*pi*k/V + 30 deg (MV-FractalDB); 'random': directions uniform "
                                       "on the sphere (ExFractalDB)", choices=camera.VIEWPOINT_MODES)
     compat: str = option("none", "'official': the published quirks (the +-3.1 deg yaw jitter of the fixed views)",
                          choices=COMPAT_MODES)
 
     def validate(self) -> None:
+        super().validate()
         check_iterations(self.iterations)
-        for name, value, allowed in (("output", self.output, OUTPUTS), ("viewpoints", self.viewpoints,
-                                     camera.VIEWPOINT_MODES), ("compat", self.compat, COMPAT_MODES)):
-            if value not in allowed:
-                raise FdslError(f"unknown --{name} '{value}'; choose one of: {', '.join(allowed)}")
-        if not (1 <= self.views <= MAX_VIEWS):
-            raise FdslError(f"--views must be between 1 and {MAX_VIEWS}, got {self.views}")
         if self.size < camera.MIN_SIZE:
             raise FdslError(f"--size {self.size} is too small for the camera (fovy {camera.FOVY_DEGREES:g} deg at "
                             f"distance {camera.DISTANCE:g}): the cloud would span "

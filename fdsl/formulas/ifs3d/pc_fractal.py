@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 
 from fdsl.core.errors import FdslError
-from fdsl.formulas.base import option, register
+from fdsl.formulas.base import between, option, register
 from fdsl.formulas.ifs3d.base import OUTPUTS, CloudFormula, CloudViewSettings, cloud_warning, system_maps
 from fdsl.formulas.ifs3d.systems import point_cloud
 from fdsl.kernels.numba import ifs3d as kernel
@@ -32,13 +32,11 @@ OFFICIAL_MIX_STREAM = "pc-fractal-official-mix-list"
 class PCFractalRenderSettings(CloudViewSettings):
     output: str = option("ply", "'ply': the instances as binary PLY files (PC-FractalDB); 'views': PNG pictures "
                                 "from --views cameras", choices=OUTPUTS)
-    instances: int = option(1000, "instances per category")
+    instances: int = option(1000, "instances per category", within=between(1, MAX_INSTANCES))
     mix_points: int = option(2000, "points of the other category mixed into each instance")
 
     def validate(self) -> None:
         super().validate()
-        if not (1 <= self.instances <= MAX_INSTANCES):
-            raise FdslError(f"--instances must be between 1 and {MAX_INSTANCES:,}, got {self.instances}")
         if not (1 <= self.mix_points <= self.iterations - 2):
             raise FdslError(f"--mix-points must be between 1 and --iterations - 2 ({self.iterations - 2}) so that "
                             f"the category's own cloud keeps points, got {self.mix_points}")
@@ -61,6 +59,7 @@ class PCFractal(CloudFormula):
     name = "pc-fractal"
     summary = "PC-FractalDB: 3D IFS point clouds with another category mixed in, as PLY files (for 3D pre-training)"
     RenderSettings = PCFractalRenderSettings
+    reads_catalogs_of = ("fractal3d",)  # PC-FractalDB's objects and scenes come from the 3D search (docs/3d.md)
 
     def render_context(self, categories, settings: PCFractalRenderSettings):
         if len(categories) < 2:

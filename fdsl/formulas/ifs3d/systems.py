@@ -14,7 +14,7 @@ import numpy as np
 
 from fdsl.formulas.param_files import read_numeric_csv, write_numeric_csv
 from fdsl.core.errors import FdslError
-from fdsl.formulas.ifs.maps import check_probabilities, cumulative_probabilities
+from fdsl.formulas.ifs.maps import check_probabilities, cumulative_probabilities, normalised_weights
 from fdsl.kernels.numba import ifs as kernel2d
 from fdsl.kernels.numba import ifs3d as kernel
 from fdsl.kernels.numba.workspace import chain_arrays, cloud_scratch
@@ -30,11 +30,7 @@ WEIGHT_STEP = 0.1
 def determinant_probabilities(maps: np.ndarray) -> np.ndarray:
     """p_i = |det A_i| / sum (the published rule); equal probabilities if every map is singular."""
     a, b, c, d, e, f, g, h, i = maps[:, :9].T  # the cofactor expansion: cheaper than linalg.det on 2..7 maps
-    det = np.abs(a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g))
-    total = det.sum()
-    if not total > 0:
-        return np.full(len(maps), 1.0 / len(maps))
-    return det / total
+    return normalised_weights(np.abs(a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)))
 
 
 def sample_system(rng: np.random.Generator) -> np.ndarray:

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from fdsl.core.errors import FdslError
-from fdsl.formulas.base import Settings, option
+from fdsl.formulas.base import Settings, between, option
 from fdsl.formulas.ifs3d.pc_fractal import PCFractalRenderSettings
 
 BASE_SIZE = (0.75, 1.25)
@@ -32,9 +32,12 @@ MAX_OBJECTS = 1000
 
 @dataclasses.dataclass
 class SceneSettings(Settings):
-    objects: int = option(15, "objects per scene before the Poisson extra (published numof_object)")
-    extra_objects: float = option(5.0, "mean of the Poisson number of extra objects")
-    room: float = option(15.0, "side of the square room (object centres ~ U(-room/2, room/2))")
+    objects: int = option(15, "objects per scene before the Poisson extra (published numof_object)",
+                          within=between(1, MAX_OBJECTS))
+    extra_objects: float = option(5.0, "mean of the Poisson number of extra objects",
+                                  within=between(0.0, 100.0, why="a Poisson mean"))
+    room: float = option(15.0, "side of the square room (object centres ~ U(-room/2, room/2))",
+                         within=between(2.0, 1000.0, unit="units", why="objects are about 1 unit"))
     object_points: int = option(2000, "points kept per object in the assembled scene (0: the whole cloud)")
     layout_only: bool = option(False, "write only the published layouts (scene_NNNNN.json), no points")
     instances: int = option(1000, "PC-FractalDB instances per category an object can be (file_name)")
@@ -43,12 +46,7 @@ class SceneSettings(Settings):
     compat: str = option("none", "'official': the published global mix list of PC-FractalDB", choices=("none", "official"))
 
     def validate(self) -> None:
-        if not (1 <= self.objects <= MAX_OBJECTS):
-            raise FdslError(f"--objects must be between 1 and {MAX_OBJECTS}, got {self.objects}")
-        if not (0.0 <= self.extra_objects <= 100.0):
-            raise FdslError(f"--extra-objects (a Poisson mean) must be between 0 and 100, got {self.extra_objects}")
-        if not (2.0 <= self.room <= 1000.0):
-            raise FdslError(f"--room must be between 2 and 1000 units (objects are about 1 unit), got {self.room}")
+        super().validate()
         if self.object_points < 0 or self.object_points > self.iterations - 1:
             raise FdslError(f"--object-points must be between 0 (all) and the cloud's {self.iterations - 1} points, "
                             f"got {self.object_points}")

@@ -133,24 +133,34 @@ def _count_above(m, t0, t1, t2, t3, t4, t5):
             + np.int32(m > t4) + np.int32(m > t5))
 
 
+@njit(inline="always")
+def _map_columns(maps):
+    # One contiguous array per coefficient: the chain's loads stay unit-stride.
+    return (maps[:, 0].copy(), maps[:, 1].copy(), maps[:, 2].copy(), maps[:, 3].copy(), maps[:, 4].copy(),
+            maps[:, 5].copy())
+
+
+@njit(inline="always")
+def _affine(a, b, c, d, e, f, j, x, y):
+    """Map j applied to (x, y): x' = a x + b y + e, y' = c x + d y + f."""
+    return a[j] * x + b[j] * y + e[j], c[j] * x + d[j] * y + f[j]
+
+
+@njit(inline="always")
+def _widen(x, y, xmin, xmax, ymin, ymax):
+    # Selects, not min/max: branch-free on the chain's critical path, and an inf widens the box.
+    return (x if x < xmin else xmin, x if x > xmax else xmax, y if y < ymin else ymin, y if y > ymax else ymax)
+
+
 @njit(cache=True, nogil=True)
 def _run_chain(maps, n_points, choices, xs, ys, box):
-    """Steps 1.. of the chain and the box of all points (into ``box``).
+    """Steps 1.. of the chain (point 0, the origin, is the caller's) and the box of all points (into ``box``).
 
     Returns (points computed, diverged): all of them, or up to the end of the
     block holding the first divergent point (the points after it are never used).
     """
-    a = maps[:, 0].copy()
-    b = maps[:, 1].copy()
-    c = maps[:, 2].copy()
-    d = maps[:, 3].copy()
-    e = maps[:, 4].copy()
-    f = maps[:, 5].copy()
-    x = 0.0
-    y = 0.0
-    xs[0] = 0.0
-    ys[0] = 0.0
-    xmin = xmax = ymin = ymax = 0.0
+    a, b, c, d, e, f = _map_columns(maps)
+    x = y = xmin = xmax = ymin = ymax = 0.0
     start = 1
     while start < n_points:
         stop = min(start + DIVERGENCE_CHECK_EVERY, n_points)
@@ -159,15 +169,10 @@ def _run_chain(maps, n_points, choices, xs, ys, box):
         # off that path and branch-free, so they cost (almost) nothing here.
         for t in range(start, stop):
             j = choices[t - 1]
-            nx = a[j] * x + b[j] * y + e[j]
-            y = c[j] * x + d[j] * y + f[j]
-            x = nx
+            x, y = _affine(a, b, c, d, e, f, j, x, y)
             xs[t] = x
             ys[t] = y
-            xmin = x if x < xmin else xmin
-            xmax = x if x > xmax else xmax
-            ymin = y if y < ymin else ymin
-            ymax = y if y > ymax else ymax
+            xmin, xmax, ymin, ymax = _widen(x, y, xmin, xmax, ymin, ymax)
             finite &= (abs(x) <= DIVERGENCE_LIMIT) & (abs(y) <= DIVERGENCE_LIMIT)
         if not finite:
             return stop, True
@@ -227,51 +232,27 @@ def _run_chain_drawing(maps, n_points, table, padded, key, xs, ys, box):
     the box past it; so the box alone tells whether the chain diverged.
     Returns (points computed, diverged).
     """
-    a = maps[:, 0].copy()
-    b = maps[:, 1].copy()
-    c = maps[:, 2].copy()
-    d = maps[:, 3].copy()
-    e = maps[:, 4].copy()
-    f = maps[:, 5].copy()
-    x = 0.0
-    y = 0.0
-    xs[0] = 0.0
-    ys[0] = 0.0
-    xmin = xmax = ymin = ymax = 0.0
+    a, b, c, d, e, f = _map_columns(maps)
+    x = y = xmin = xmax = ymin = ymax = 0.0
     for pair in range((n_points - 1) // 2):
         h = mix64(key, pair)  # the draws of steps 2 pair + 1 (high half) and 2 pair + 2 (low half)
         j0 = _table_choice(np.int32(h >> _S33), table, padded)
         j1 = _table_choice(np.int32((h & _LOW32) >> _ONE), table, padded)
-        nx = a[j0] * x + b[j0] * y + e[j0]
-        y = c[j0] * x + d[j0] * y + f[j0]
-        x = nx
+        x, y = _affine(a, b, c, d, e, f, j0, x, y)
         xs[2 * pair + 1] = x
         ys[2 * pair + 1] = y
-        xmin = x if x < xmin else xmin
-        xmax = x if x > xmax else xmax
-        ymin = y if y < ymin else ymin
-        ymax = y if y > ymax else ymax
-        nx = a[j1] * x + b[j1] * y + e[j1]
-        y = c[j1] * x + d[j1] * y + f[j1]
-        x = nx
+        xmin, xmax, ymin, ymax = _widen(x, y, xmin, xmax, ymin, ymax)
+        x, y = _affine(a, b, c, d, e, f, j1, x, y)
         xs[2 * pair + 2] = x
         ys[2 * pair + 2] = y
-        xmin = x if x < xmin else xmin
-        xmax = x if x > xmax else xmax
-        ymin = y if y < ymin else ymin
-        ymax = y if y > ymax else ymax
+        xmin, xmax, ymin, ymax = _widen(x, y, xmin, xmax, ymin, ymax)
     if n_points % 2 == 0:  # an odd number of steps: the last one alone
         t = n_points - 1
         j = _table_choice(choice_draw(key, t - 1), table, padded)
-        nx = a[j] * x + b[j] * y + e[j]
-        y = c[j] * x + d[j] * y + f[j]
-        x = nx
+        x, y = _affine(a, b, c, d, e, f, j, x, y)
         xs[t] = x
         ys[t] = y
-        xmin = x if x < xmin else xmin
-        xmax = x if x > xmax else xmax
-        ymin = y if y < ymin else ymin
-        ymax = y if y > ymax else ymax
+        xmin, xmax, ymin, ymax = _widen(x, y, xmin, xmax, ymin, ymax)
     box[0] = xmin
     box[1] = xmax
     box[2] = ymin
@@ -290,6 +271,8 @@ def iterate(maps, cumulative, n_points, key, fixed_uniforms, xs, ys, choices):
     Returns the number of valid points (divergence truncates) and their bounding box.
     """
     box = np.zeros(4)
+    xs[0] = 0.0
+    ys[0] = 0.0
     if fixed_uniforms.shape[0] == 0 and cumulative.shape[0] - 1 < FAST_CHOICE_MAPS and np.isfinite(maps).all():
         table, padded = choice_table(integer_thresholds(cumulative))
         computed, diverged = _run_chain_drawing(maps, n_points, table, padded, key, xs, ys, box)

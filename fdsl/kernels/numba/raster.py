@@ -46,6 +46,17 @@ def draw_segment(canvas, x0, y0, x1, y1, value, brush):
         return
     if (y0 < -reach and y1 < -reach) or (y0 >= height + reach and y1 >= height + reach):
         return
+    _bresenham(canvas, canvas, x0, y0, x1, y1, value, value, False, brush, True)
+
+
+@njit(inline="always")
+def _bresenham(canvas, second, x0, y0, x1, y1, value, second_value, paired, brush, clipped):
+    """The walk from (x0, y0) to (x1, y1), both ends included.
+
+    ``clipped`` plots each pixel through ``_plot`` (bounds and brush); unclipped writes it directly,
+    for a 1-pixel segment whose ends are both on the canvas.  ``paired`` also writes ``second_value``
+    into ``second``.  Callers pass both flags as constants, so their branches compile away.
+    """
     dx = abs(x1 - x0)
     dy = -abs(y1 - y0)
     sx = 1 if x0 < x1 else -1
@@ -54,7 +65,14 @@ def draw_segment(canvas, x0, y0, x1, y1, value, brush):
     x = x0
     y = y0
     while True:
-        _plot(canvas, x, y, value, brush)
+        if clipped:
+            _plot(canvas, x, y, value, brush)
+            if paired:
+                _plot(second, x, y, second_value, brush)
+        else:
+            canvas[y, x] = value
+            if paired:
+                second[y, x] = second_value
         if x == x1 and y == y1:
             return
         e2 = 2 * err
@@ -88,26 +106,7 @@ def _thin_walk(canvas, second, x0, y0, x1, y1, value, second_value, paired):
         if paired:
             draw_segment(second, x0, y0, x1, y1, second_value, 1)
         return
-    dx = abs(x1 - x0)
-    dy = -abs(y1 - y0)
-    sx = 1 if x0 < x1 else -1
-    sy = 1 if y0 < y1 else -1
-    err = dx + dy
-    x = x0
-    y = y0
-    while True:
-        canvas[y, x] = value
-        if paired:
-            second[y, x] = second_value
-        if x == x1 and y == y1:
-            return
-        e2 = 2 * err
-        if e2 >= dy:
-            err += dy
-            x += sx
-        if e2 <= dx:
-            err += dx
-            y += sy
+    _bresenham(canvas, second, x0, y0, x1, y1, value, second_value, paired, 1, False)
 
 
 @njit(inline="always")
