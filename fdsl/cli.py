@@ -54,12 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(message: str) -> str:
+    """The message on one line whatever the user typed into it (a newline or a carriage return in a value)."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in message)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return int(args.run(args) or 0)
     except FdslError as exc:
-        print(f"fdsl: error: {exc}", file=sys.stderr)
+        print(f"fdsl: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in TRAIN_MODULES:

@@ -206,3 +206,22 @@ def test_keyed_follows_the_torchvision_convention():
     assert alone[0] == ("IMAGE", -3)
     with pytest.raises(ValueError):
         Keyed(items, transform=str.upper, transforms=lambda image, target: (image, target))
+
+
+def test_every_dataset_follows_the_torchvision_convention(catalog, tmp_path):
+    """FormulaDataset, the real-image sources and image/mask pairs are VisionDatasets: ``root``, and
+    ``transform`` / ``target_transform`` or one joint ``transforms(image, target)``."""
+    import torchvision
+
+    live = FormulaDataset("fractal", catalog, {"size": 32, "points": 1000, "patches": 1}, instances=2,
+                          transform=lambda image: image.size, target_transform=lambda t: t + 10)
+    assert isinstance(live, torchvision.datasets.VisionDataset) and live.root == str(catalog)
+    assert live[3] == ((32, 32), 11)
+    joint = FormulaDataset("fractal", catalog, {"size": 32, "points": 1000, "patches": 1}, instances=2,
+                           transforms=lambda image, target: (image.mode, -target))
+    assert joint[3] == ("RGB", -1) and live.heldout(1)[0][1] == 10
+    digits = open_images("sklearn-digits", transform=lambda image: image.size, target_transform=str)
+    assert isinstance(digits, torchvision.datasets.VisionDataset) and digits[0] == ((8, 8), "0")
+    assert open_images("sklearn-digits", transforms=lambda image, target: (target, image.mode))[0] == (0, "RGB")
+    with pytest.raises(ValueError):
+        open_images("sklearn-digits", transform=str, transforms=lambda image, target: (image, target))

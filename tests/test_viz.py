@@ -210,7 +210,8 @@ def test_data_as_an_image_folder_tree_and_labels(vit_run, tmp_path, capsys):
     out = tmp_path / "att.png"
     code, err = run_cli(capsys, "viz", "attention", vit_run, vit_run, "--label", "A", "--label", "B",
                         "--data", "sklearn-digits", "--images", 2, "--out", out)
-    assert code == 0, err and out.is_file()
+    assert code == 0, err
+    assert out.is_file()
 
 
 # ---- bad input: one line, exit 2, no figure ---------------------------------------------------------------------

@@ -31,11 +31,12 @@ from fdsl.formulas import create_formula
 from fdsl.core.seeding import rng_for
 
 
-class FormulaDataset(torch.utils.data.Dataset):
-    """``instances`` images per category of a params folder, rendered when asked for.
+class FormulaDataset(torchvision.datasets.VisionDataset):
+    """``instances`` images per category of a params folder (the dataset's ``root``), rendered when asked for.
 
-    Items are (PIL RGB image, category), the image passed through ``transform`` (e.g. a
-    torchvision transform) when one is given.  ``settings``: the formula's RenderSettings, or
+    Items are (PIL RGB image, category) through torchvision's VisionDataset transforms: ``transform`` of the
+    image (e.g. a torchvision transform), ``target_transform`` of the category, or one joint
+    ``transforms(image, category)``.  ``settings``: the formula's RenderSettings, or
     a dict of plain values ({"size": 64}).  With ``instances`` below the number of
     images a category has, the images taken are spread evenly over all of them
     (so every weight row / parameter variation is represented), not the first few.
@@ -44,14 +45,15 @@ class FormulaDataset(torch.utils.data.Dataset):
     yields_images = True  # the formula's views must be images (a point-cloud dataset sets False)
 
     def __init__(self, formula_name: str, params_dir: Path, settings=None, seed: int = 0,
-                 instances: int | None = None, transform=None):
+                 instances: int | None = None, transform=None, transforms=None, target_transform=None):
+        super().__init__(str(params_dir), transforms=transforms, transform=transform,
+                         target_transform=target_transform)
         self.formula_name = formula_name
         formula = create_formula(formula_name)
         if isinstance(settings, dict):  # plain values, as a script gives them: {"size": 64}
             settings = formula.RenderSettings.from_strings(settings, what="render setting")
         self.settings = settings if settings is not None else formula.RenderSettings()
         self.settings.validate()
-        self.transform = transform
         if formula.renders_images(self.settings) != self.yields_images:
             raise FdslError(f"formula '{formula_name}' with these render settings makes "
                             f"{'images' if formula.renders_images(self.settings) else 'point clouds, not images'}; "
@@ -123,7 +125,8 @@ class FormulaDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int):
         image = Image.fromarray(self.render(index)).convert("RGB")
-        return (self.transform(image) if self.transform is not None else image), self.target(index)
+        target = self.target(index)
+        return self.transforms(image, target) if self.transforms is not None else (image, target)
 
 
 def pretraining_dataset(params: Path | None = None, images: Path | None = None, formula: str | None = None,

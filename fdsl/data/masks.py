@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torchvision
 from PIL import Image
 
 from fdsl.catalog.params import load_catalog, read_manifest
@@ -54,10 +55,15 @@ def layout_of(root: Path, split: str = "training") -> tuple[Path, Path]:
                     "(mmseg layout) or image/ + mask/ (fdsl render segrcdb)")
 
 
-class MaskPairs(torch.utils.data.Dataset):
-    """Image/mask pairs from a folder; ``classes`` from its manifest, ``num_classes``, or the largest label + 1."""
+class MaskPairs(torchvision.datasets.VisionDataset):
+    """Image/mask pairs from a folder; ``classes`` from its manifest, ``num_classes``, or the largest label + 1.
 
-    def __init__(self, root: Path, split: str = "training", num_classes: int | None = None):
+    Items are (RGB image, uint8 mask), through a joint ``transforms(image, mask)`` when given (torchvision's
+    VisionDataset convention; a segmentation transform must move both alike).
+    """
+
+    def __init__(self, root: Path, split: str = "training", num_classes: int | None = None, transforms=None):
+        super().__init__(str(root), transforms=transforms)
         self.root = Path(root)
         if not self.root.is_dir():
             raise FdslError(f"segmentation data {root} not found; give a folder with images/training + "
@@ -123,6 +129,8 @@ class MaskPairs(torch.utils.data.Dataset):
         if mask.shape != (picture.height, picture.width):
             raise FdslError(f"{self.pairs[index][1]} is {mask.shape[1]}x{mask.shape[0]} but its image is "
                             f"{picture.width}x{picture.height}")
+        if self.transforms is not None:
+            return self.transforms(picture, mask.astype(np.uint8))
         return picture, mask.astype(np.uint8)
 
     def describe(self) -> str:

@@ -30,25 +30,24 @@ from fdsl.core.seeding import rng_for
 class PointCloudDataset(FormulaDataset):
     """(float32 tensor (N, 3), category) items: the clouds of a 3D catalog, rendered when asked for.
 
-    ``transform`` (optional) is applied to the tensor, e.g. a random rotation for augmentation.
+    ``transform`` (optional) is applied to the tensor, e.g. a random rotation for augmentation (or
+    ``target_transform`` / a joint ``transforms(cloud, category)``, as in torchvision's VisionDataset).
     """
 
     yields_images = False
 
     def __init__(self, formula_name: str, params_dir: Path, settings=None, seed: int = 0,
-                 instances: int | None = None, transform=None):
+                 instances: int | None = None, transform=None, transforms=None, target_transform=None):
         if settings is None:
             settings = create_formula(formula_name).RenderSettings()
             if hasattr(settings, "output"):
                 settings = settings.replace(output="ply")
-        super().__init__(formula_name, params_dir, settings, seed, instances)
-        self.transform = transform
+        super().__init__(formula_name, params_dir, settings, seed, instances, transform=transform,
+                         transforms=transforms, target_transform=target_transform)
 
     def __getitem__(self, index: int):
-        cloud = torch.from_numpy(self.render(index).astype(np.float32))
-        if self.transform is not None:
-            cloud = self.transform(cloud)
-        return cloud, self.target(index)
+        cloud, target = torch.from_numpy(self.render(index).astype(np.float32)), self.target(index)
+        return self.transforms(cloud, target) if self.transforms is not None else (cloud, target)
 
 
 class SceneDataset(torch.utils.data.Dataset):

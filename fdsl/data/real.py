@@ -189,14 +189,13 @@ def _sklearn_digits() -> ArrayImages:
                        "sklearn-digits")
 
 
-def open_images(spec: str, transform=None) -> LabelledImages:
+def open_images(spec: str, transform=None, transforms=None, target_transform=None) -> LabelledImages:
     """An ImageFolder directory, a zip of one, an .npz, or a built-in name (``sklearn-digits``).
 
-    ``transform`` (torchvision style) is applied to each RGB image the dataset returns.
+    The transforms follow torchvision's VisionDataset: ``transform`` of each RGB image, ``target_transform`` of
+    its class index, or one joint ``transforms(image, target)``.
     """
-    dataset = _open(spec)
-    dataset.transform = transform
-    return dataset
+    return _open(spec).set_transforms(transforms=transforms, transform=transform, target_transform=target_transform)
 
 
 def _open(spec: str) -> LabelledImages:
