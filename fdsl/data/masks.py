@@ -137,15 +137,17 @@ class MaskPairs(torchvision.datasets.VisionDataset):
         return f"{self.root} ({self.split})"
 
 
-class SegRCDBImages(torch.utils.data.Dataset):
+class SegRCDBImages(torchvision.datasets.VisionDataset):
     """Images ``first .. first + count - 1`` of a SegRCDB dataset, rendered when asked for (nothing on disk).
 
     Image n is exactly what ``fdsl render segrcdb`` writes as ``n:06d.png`` with the same seed and settings.
+    Items are (RGB image, mask), through a joint ``transforms(image, mask)`` when given.
     """
 
-    def __init__(self, formula, params_dir: Path, settings, seed: int, first: int, count: int):
+    def __init__(self, formula, params_dir: Path, settings, seed: int, first: int, count: int, transforms=None):
         from fdsl.formulas.contour.segrcdb import check_class_count
 
+        super().__init__(str(params_dir), transforms=transforms)
         settings.validate()
         catalog = load_catalog(formula, Path(params_dir))
         check_class_count(len(catalog.categories))
@@ -163,7 +165,8 @@ class SegRCDBImages(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int):
         image, mask = render_pair(self.categories, self.settings, self.seed, self.first + int(index))
-        return Image.fromarray(image).convert("RGB"), mask
+        picture = Image.fromarray(image).convert("RGB")
+        return self.transforms(picture, mask) if self.transforms is not None else (picture, mask)
 
     def describe(self) -> str:
         return f"SegRCDB images {self.first}..{self.first + self.count - 1}"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torchvision
 
 from fdsl.catalog.params import load_catalog
 from fdsl.data.formula import FormulaDataset
@@ -50,17 +51,19 @@ class PointCloudDataset(FormulaDataset):
         return self.transforms(cloud, target) if self.transforms is not None else (cloud, target)
 
 
-class SceneDataset(torch.utils.data.Dataset):
+class SceneDataset(torchvision.datasets.VisionDataset):
     """Scene i as ``fdsl scenes`` writes it, as a dict of tensors, boxes padded to ``max_objects`` rows.
 
     Keys: ``points`` (P, 3) float32; ``instance``, ``semantic`` (P,) int64; ``boxes`` (max_objects, 8)
     float32 (centre, half sizes, heading, class; zero rows past the scene's objects); ``box_mask``
     (max_objects,) bool; ``votes`` (P, 10) float32.  P varies by scene unless ``points`` is given, in which
-    case P points are drawn (with replacement if the scene has fewer) from (seed, index).
+    case P points are drawn (with replacement if the scene has fewer) from (seed, index).  ``transform``
+    (torchvision's VisionDataset convention, root: the catalog) is applied to that dict, e.g. an augmentation.
     """
 
     def __init__(self, params_dir: Path, scenes: int, settings: SceneSettings | None = None, seed: int = 0,
-                 points: int | None = None, max_objects: int = 64):
+                 points: int | None = None, max_objects: int = 64, transform=None):
+        super().__init__(str(params_dir), transform=transform)
         settings = settings or SceneSettings()
         if settings.layout_only:
             raise FdslError("a scene dataset needs points: use layout_only=False")
@@ -91,6 +94,7 @@ class SceneDataset(torch.utils.data.Dataset):
         boxes[:len(scene.boxes)] = scene.boxes
         mask = np.zeros(self.max_objects, dtype=bool)
         mask[:len(scene.boxes)] = True
-        return {"points": torch.from_numpy(scene.points[keep]), "instance": torch.from_numpy(scene.instance[keep]).long(),
+        item = {"points": torch.from_numpy(scene.points[keep]), "instance": torch.from_numpy(scene.instance[keep]).long(),
                 "semantic": torch.from_numpy(scene.semantic[keep]).long(), "boxes": torch.from_numpy(boxes),
                 "box_mask": torch.from_numpy(mask), "votes": torch.from_numpy(scene.votes[keep])}
+        return self.transform(item) if self.transform is not None else item
