@@ -210,3 +210,36 @@ def test_json_results_for_scripts(tiny_catalog, tmp_path, capsys):
     _pretrain(capsys, tiny_catalog, tmp_path / "pre", "--model", "resnet10t", "--image-size", "16", "--json")
     result = json.loads(run_cli.stdout.strip().splitlines()[-1])
     assert result["stage"] == "pretrain" and result["epoch"] == 1 and "heldout_top1" in result["metrics"]
+
+
+def test_cifar10_without_the_shared_folder_comes_from_torchvision(tmp_path, monkeypatch, capsys):
+    import numpy as np
+    import pytest
+    import torchvision
+
+    from fdsl.core.errors import FdslError
+    from fdsl.data.real import open_images
+    from fdsl.experiments.reproduce import data_spec
+
+    class Offline:
+        def __init__(self, *args, **kwargs):
+            raise OSError("<urlopen error [Errno -3] Temporary failure in name resolution>")
+
+    monkeypatch.setenv("FDSL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", Offline)
+    with pytest.raises(FdslError, match="torchvision could not download it .*name resolution"):
+        data_spec("cifar10", tmp_path / "no-shared")
+
+    class Downloaded:  # what torchvision's CIFAR10 gives: .data (N, 32, 32, 3) uint8 and .targets
+        def __init__(self, root, train, download):
+            assert train and download
+            self.data = np.full((20, 32, 32, 3), 7, dtype=np.uint8)
+            self.targets = [i % 10 for i in range(20)]
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", Downloaded)
+    spec = data_spec("cifar10", tmp_path / "no-shared")
+    assert "torchvision's download" in capsys.readouterr().err
+    images = open_images(spec)
+    assert len(images) == 20 and len(images.classes) == 10 and images[3][0].size == (32, 32)
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", Offline)
+    assert data_spec("cifar10", tmp_path / "no-shared") == spec  # cached: no second download

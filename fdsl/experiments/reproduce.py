@@ -150,6 +150,14 @@ def key_values(text: str) -> dict:
 def data_spec(name: str, shared: Path) -> str:
     if name in DATASETS:
         path = Path(shared) / DATASETS[name]
+        if not path.exists() and name == "cifar10":
+            from fdsl.core.notes import note
+            from fdsl.data.downloads import cifar10_train
+
+            downloaded = cifar10_train()  # one line and exit 2 when it cannot be had either
+            note(f"{path} not found: CIFAR-10 from torchvision's download ({downloaded}); its image order is "
+                 "torchvision's, so splits and scores differ from runs on the shared train.zip")
+            return str(downloaded)
         if not path.exists():
             raise FdslError(f"{path} not found; pass --shared DIR holding {DATASETS[name]} (or set FDSL_SHARED_DATA), "
                             "or give a dataset path")
