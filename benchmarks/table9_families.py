@@ -32,7 +32,7 @@ FAMILIES = {
                          "task": "multi-instance", "objects": "1-3"},
     "rcdb": {"formula": "rcdb"},
     "visual-atom": {"formula": "visual-atom"},
-    # One image per category (the families' own definition), shown 100 times an epoch: the same budget.
+    # One image per category (the families' own definition), shown --instances times an epoch: the same budget.
     "onepfrac": {"formula": "onepfrac", "render_options": "points=20000", "instances": 1, "repeat": 100},
     "ofdb": {"formula": "ofdb", "render_options": "points=20000", "instances": 1, "repeat": 100},
 }
@@ -73,13 +73,24 @@ def main() -> None:
     (args.out / "table9.json").write_text(json.dumps(rows, indent=2) + "\n")
 
 
+def family_plan(family: str, base: dict) -> "experiment.Plan":
+    """The plan of one row: the base flags, then the family's own options.  A family defined by one image per
+    category keeps it, and shows it as many times an epoch as the base has instances (the same budget)."""
+    options = dict(FAMILIES[family])
+    if options.get("instances") == 1:
+        options["repeat"] = base.get("instances", experiment.Plan().instances)
+    plan = dataclasses.replace(experiment.Plan(), **{"formula": family, **base, **options})
+    plan.check()  # every row's plan before any row trains
+    return plan
+
+
 def run_families(families: list[str], base: dict, data: str, out: Path, progress: bool) -> None:
     """Every family's stages in one pool (``--jobs N``: N at once, each its share of the cores): the scratch
     arm is one set of stages that all families name, the pre-trained arm of a family waits for its
     pre-training only."""
     prepared, stages, seen = [], [], set()
     for family in families:
-        plan = dataclasses.replace(experiment.Plan(), **{"formula": family, **FAMILIES[family], **base})
+        plan = family_plan(family, base)
         one = experiment.prepare(plan, [data], out / family, shared_data_dir(), progress=progress,
                                  scratch_out=out / "scratch", prefix=f"{family}-")
         prepared.append(one)
@@ -102,8 +113,7 @@ def learnability_table(families: list[str], base: dict, out: Path, progress: boo
     found = {}
     for family in families:
         # Multi-instance images have several labels each; the check measures their single-shape categories.
-        options = {k: v for k, v in FAMILIES[family].items() if k not in ("task", "objects")}
-        plan = dataclasses.replace(experiment.Plan(), **{"formula": family, **options, **base})
+        plan = dataclasses.replace(family_plan(family, base), task="classification")
         plan.check()
         catalog = experiment.search(plan, out / family, progress)
         config = recipe_config(plan.recipe, "pretrain", plan.stage_overrides("pretrain", plan.seed))
