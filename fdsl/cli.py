@@ -38,7 +38,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 EXAMPLES = """examples:
   fdsl search fractal --categories 1000 --seed 1 --out params/ --workers 2
-  fdsl render fractal --params params/ --out FractalDB-1k/ --workers 2"""
+  fdsl render fractal --params params/ --out FractalDB-1k/ --workers 2
+  fdsl pretrain --config pretrain.yaml --out runs/pre     # any verb: a YAML file of its options"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +62,9 @@ def one_line(message: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        from fdsl.commands.config_file import expand_config
+
+        args = build_parser().parse_args(expand_config(list(sys.argv[1:] if argv is None else argv)))
         return int(args.run(args) or 0)
     except FdslError as exc:
         print(f"fdsl: error: {one_line(str(exc))}", file=sys.stderr)

@@ -243,3 +243,26 @@ def test_cifar10_without_the_shared_folder_comes_from_torchvision(tmp_path, monk
     assert len(images) == 20 and len(images.classes) == 10 and images[3][0].size == (32, 32)
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", Offline)
     assert data_spec("cifar10", tmp_path / "no-shared") == spec  # cached: no second download
+
+
+def test_a_config_file_sets_options_and_the_command_line_wins(tiny_catalog, tmp_path, capsys):
+    config = tmp_path / "pre.yaml"
+    config.write_text("model: resnet10t\nimage_size: 16\nepochs: 1\nbatch_size: 8\ninstances: 6\n"
+                      "heldout_per_category: 2\nrender: [size=64, points=5000]\nlearnability_check: true\n"
+                      "quiet: true\n")
+    out = tmp_path / "run"
+    code, err = run_cli(capsys, "pretrain", "--params", str(tiny_catalog), "--config", str(config),
+                        "--image-size", "24", "--no-learnability-check", "--out", str(out))
+    assert code == 0, err
+    saved = json.loads((out / "model.json").read_text())["config"]
+    assert saved["image_size"] == 24 and saved["batch_size"] == 8 and saved["epochs"] == 1
+    config.write_text("epochs: 1\nno_such_option: 3\n")
+    code, err = run_cli(capsys, "pretrain", "--params", str(tiny_catalog), "--config", str(config),
+                        "--out", str(tmp_path / "r2"))
+    assert_one_line_error(code, err, "unrecognized arguments: --no-such-option 3")
+    config.write_text("- a list\n")
+    code, err = run_cli(capsys, "pretrain", "--params", str(tiny_catalog), "--config", str(config),
+                        "--out", str(tmp_path / "r3"))
+    assert_one_line_error(code, err, "must map option names to values")
+    code, err = run_cli(capsys, "pretrain", "--config", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "r"))
+    assert_one_line_error(code, err, "cannot read --config")
