@@ -48,7 +48,9 @@ def test_checkpoint_loads_with_plain_timm_and_safetensors(pretrained):
     model = timm.create_model(meta["model"], num_classes=len(meta["classes"]), **meta["model_kwargs"])
     model.load_state_dict(safetensors.torch.load_file(str(pretrained / "model.safetensors")))
     records = [json.loads(line) for line in (pretrained / "metrics.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [0, 1]
+    assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [1, 2]  # from 1, as the console counts
+    rows = (pretrained / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,step,train_loss,val_top1") and [r.split(",")[0] for r in rows[1:]] == ["1", "2"]
     assert (pretrained / "curves.png").stat().st_size > 1000
 
 

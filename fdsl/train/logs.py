@@ -6,7 +6,12 @@ import json
 from pathlib import Path
 
 METRICS = "metrics.jsonl"
+METRICS_CSV = "metrics.csv"
 CURVES = "curves.png"
+# The columns of metrics.csv, one row per epoch (from 1); a value not measured that epoch is left empty.
+CSV_COLUMNS = ("epoch", "step", "train_loss", "val_top1", "val_top5", "val_loss", "fit_top1", "heldout_top1",
+               "heldout_top5", "heldout_loss", "val_miou", "val_pixel_acc", "heldout_miou", "heldout_pixel_acc",
+               "epoch_seconds")
 
 
 def append(folder: Path, record: dict) -> None:
@@ -27,6 +32,25 @@ def truncate_after(folder: Path, step: int) -> None:
     path = Path(folder) / METRICS
     if path.exists():
         path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def write_csv(folder: Path) -> Path:
+    """metrics.csv beside metrics.jsonl, for spreadsheets and CSV loggers: rewritten whole from the JSONL, so a
+    resumed run's rows are the uninterrupted run's."""
+    import csv
+    import io
+
+    from fdsl.core.files import atomic_write_bytes
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for record in read(folder):
+        if record.get("kind") == "epoch":
+            writer.writerow({key: record.get(key, "") for key in CSV_COLUMNS})
+    path = Path(folder) / METRICS_CSV
+    atomic_write_bytes(path, buffer.getvalue().encode())
+    return path
 
 
 def summary(metrics: dict) -> str:
@@ -60,7 +84,7 @@ def plot(runs: dict[str, Path], out: Path, title: str = "") -> Path:
             points = [r for r in epochs if key in r]
             if points:
                 text = f"{label}: {name}" if name and len(runs) > 1 else (name or label)
-                acc_axis.plot([r["epoch"] + 1 for r in points], [r[key] for r in points], marker="o", label=text)
+                acc_axis.plot([r["epoch"] for r in points], [r[key] for r in points], marker="o", label=text)
     loss_axis.set(xlabel="step", ylabel="training loss", title="loss")
     acc_axis.set(xlabel="epoch", ylabel="top-1 or mIoU (%)", title="accuracy")
     for axis in (loss_axis, acc_axis):

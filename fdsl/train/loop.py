@@ -66,7 +66,7 @@ def train_one_epoch(run: Training, batches_of_epoch, epoch: int, config: TrainCo
             window = [window[0] + value, window[1] + 1]
             if ctx.main and (run.step % config.log_every == 0 or run.step == 1):
                 # The mean over the steps since the last record: single-batch losses are too noisy to plot.
-                logs.append(folder, {"kind": "step", "step": run.step, "epoch": epoch, "loss": window[0] / window[1],
+                logs.append(folder, {"kind": "step", "step": run.step, "epoch": epoch + 1, "loss": window[0] / window[1],
                                      "lr": run.optimizer.param_groups[0]["lr"]})
                 window = [0.0, 0]
             if on_step is not None and on_step(run.step, run.step % run.steps_per_epoch == 0):

@@ -29,7 +29,7 @@ def read_curves(folder) -> dict:
                         "written by 'fdsl pretrain' or 'fdsl finetune'")
     curves = {"step": np.array([r["step"] for r in steps], dtype=np.int64),
               "loss": np.array([r["loss"] for r in steps], dtype=np.float64),
-              "epoch": np.array([r["epoch"] + 1 for r in epochs], dtype=np.int64),
+              "epoch": np.array([r["epoch"] for r in epochs], dtype=np.int64),
               "train_loss": np.array([r.get("train_loss", np.nan) for r in epochs], dtype=np.float64)}
     for key in SERIES:
         if any(key in r for r in epochs):
