@@ -12,7 +12,7 @@ from fdsl.core.errors import FdslError
 TRAIN_MODULES = {"torch", "torchvision", "timm", "safetensors", "matplotlib", "sklearn", "pytorch_grad_cam",
                  "webdataset", "segmentation_models_pytorch"}
 VERBS = ("formulas", "search", "render", "status", "scenes", "preview", "recipes", "pretrain", "finetune", "evaluate",
-         "experiment", "viz")
+         "experiment", "viz", "export")
 
 
 class ExamplesFormatter(argparse.HelpFormatter):

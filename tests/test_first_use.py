@@ -266,3 +266,25 @@ def test_a_config_file_sets_options_and_the_command_line_wins(tiny_catalog, tmp_
     assert_one_line_error(code, err, "must map option names to values")
     code, err = run_cli(capsys, "pretrain", "--config", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "r"))
     assert_one_line_error(code, err, "cannot read --config")
+
+
+def test_a_rendered_dataset_exports_to_hugging_face_datasets(tmp_path, capsys):
+    import pytest
+
+    datasets = pytest.importorskip("datasets", reason="the hf extra (pip install 'fdsl[hf]') is not installed")
+    code, err = run_cli(capsys, "search", "perlin", "--categories", "2", "--out", str(tmp_path / "c"), "--quiet")
+    assert code == 0, err
+    code, err = run_cli(capsys, "render", "perlin", "--params", str(tmp_path / "c"), "--out", str(tmp_path / "d"),
+                        "--size", "16", "--instances", "3", "--quiet")
+    assert code == 0, err
+    code, err = run_cli(capsys, "export", str(tmp_path / "d"), "--out", str(tmp_path / "hf"), "--shard-size", "4",
+                        "--quiet")
+    assert code == 0, err
+    datasets.disable_progress_bars()
+    loaded = datasets.load_dataset("parquet", data_dir=str(tmp_path / "hf"), cache_dir=str(tmp_path / "cache"))
+    capsys.readouterr()
+    train = loaded["train"]
+    assert len(train) == 6 and train.features["label"].names == ["00000", "00001"]
+    assert sorted(train["label"]) == [0, 0, 0, 1, 1, 1] and train[0]["image"].size == (16, 16)
+    code, err = run_cli(capsys, "export", str(tmp_path / "d"), "--out", str(tmp_path / "hf"), "--quiet")
+    assert_one_line_error(code, err, "already exists and is not empty")
