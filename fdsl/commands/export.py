@@ -8,14 +8,15 @@ from fdsl.core.checks import output_path
 
 EXAMPLES = """examples:
   fdsl export FractalDB-1k/ --out FractalDB-1k-hf/
-  python -c 'import datasets; print(datasets.load_dataset("parquet", data_dir="FractalDB-1k-hf")["train"])'"""
+  fdsl export FractalDB-1k-wds/ --out FractalDB-1k-hf/ --shard-size 50000"""
 
 
 def add_parser(verbs) -> None:
     parser = verbs.add_parser("export", help="write an image dataset as Hugging Face datasets Parquet shards",
                               description="Write a labelled image dataset (an 'fdsl render' folder or its WebDataset "
                               "shards, a zip or an npz) as Parquet shards with an image column and a ClassLabel "
-                              "column, which datasets.load_dataset reads offline. Needs pip install 'fdsl[hf]'.",
+                              "column, which datasets.load_dataset reads offline: "
+                              "datasets.load_dataset('parquet', data_dir=OUT)['train']. Needs pip install 'fdsl[hf]'.",
                               epilog=EXAMPLES)
     parser.add_argument("source", type=Path, help="the dataset to export (ImageFolder, shards folder, zip, npz)")
     parser.add_argument("--out", type=output_path, required=True, help="new folder for the Parquet shards")
