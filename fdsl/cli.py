@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from fdsl.core.version import __version__
@@ -33,6 +34,9 @@ class OneLineParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message):
+        # "argument --seed: must be ..." (a range refused by fdsl.core.numbers) reads as the checks of the
+        # layers below say it: "--seed must be ...".
+        message = re.sub(r"^argument (-[\w-]+)(?:/-[\w-]+)*: must be ", r"\1 must be ", message)
         raise FdslError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 

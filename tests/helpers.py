@@ -61,3 +61,18 @@ def cli_process(argv, log) -> None:
         os.dup2(handle.fileno(), 1)
         os.dup2(handle.fileno(), 2)
     sys.exit(main([str(a) for a in argv]))
+
+
+def cli_parsers():
+    """(command words, parser) of every verb and sub-verb of the CLI, the root first."""
+    import argparse
+
+    from fdsl.cli import build_parser
+
+    stack = [((), build_parser())]
+    while stack:
+        words, parser = stack.pop()
+        yield words, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack += [((*words, verb), sub) for verb, sub in action.choices.items()]

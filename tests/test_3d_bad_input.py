@@ -64,7 +64,7 @@ def test_pc_fractal_needs_a_second_category_to_mix(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("flags, needle", [
-    (["--scenes", "0"], "--scenes must be between 1"),
+    (["--scenes", "0"], "--scenes must be at least 1"),
     (["--objects", "0"], "--objects must be between 1"),
     (["--extra-objects", "-1"], "--extra-objects must be in [0, 100] (a Poisson mean)"),
     (["--room", "nan"], "'nan' is NaN or infinite; it must be finite"),

@@ -77,7 +77,7 @@ def test_rendering_over_a_different_dataset_is_refused(tmp_path, capsys):
 
 def test_search_bad_input(tmp_path, capsys):
     code, err = run_cli(capsys, "search", "fractal", "--categories", "0", "--out", tmp_path / "c")
-    assert_one_line_error(code, err, "--categories must be at least 1")
+    assert_one_line_error(code, err, "--categories must be between 1 and 10000000, got 0")
     code, err = run_cli(capsys, "search", "fractal", "--fill-rate", "1.5", "--out", tmp_path / "c")
     assert_one_line_error(code, err, "--fill-rate must be in [0, 1]")
     code, err = run_cli(capsys, "search", "kaleidoscope", "--out", tmp_path / "c")

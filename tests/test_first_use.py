@@ -169,17 +169,10 @@ def test_fdsl_recipes_prints_what_the_defaults_are(capsys):
 
 
 def _parsers():
-    import argparse
+    from helpers import cli_parsers
 
-    from fdsl.cli import build_parser
-
-    stack = [("fdsl", build_parser())]
-    while stack:
-        name, parser = stack.pop()
-        yield name, parser
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                stack += [(f"{name} {verb}", sub) for verb, sub in action.choices.items()]
+    for words, parser in cli_parsers():
+        yield " ".join(("fdsl", *words)), parser
 
 
 def test_every_option_of_every_verb_says_what_it_does():

@@ -8,15 +8,15 @@ from helpers import assert_one_line_error, run_cli
 TRAIN = ["--epochs", "1", "--batch-size", "8", "--quiet"]
 
 PRETRAIN_CASES = [
-    (["--threads", "-1"], "--threads must be >= 0"),
+    (["--threads", "-1"], "--threads must be at least 0"),
     (["--seed", "-1"], "--seed must be between 0 and 2**63 - 1"),
     (["--seed", str(2**64)], "--seed must be between 0 and 2**63 - 1"),
     (["--device", "bogus"], "unknown device 'bogus'"),
     (["--device", "tpu"], "device 'tpu'"),
-    (["--checkpoint-every", "-1"], "--checkpoint-every must be >= 0"),
+    (["--checkpoint-every", "-1"], "--checkpoint-every must be at least 0"),
     (["--heldout-per-category", "0"], "--heldout-per-category must be at least 1"),
-    (["--warmup-epochs", "nan"], "--warmup-epochs must be between"),
-    (["--lr", "inf"], "--lr must be a positive number"),
+    (["--warmup-epochs", "nan"], "--warmup-epochs: 'nan' is NaN"),
+    (["--lr", "inf"], "--lr: 'inf' is NaN"),
     (["--image-size", "100000"], "--image-size must be between 8 and"),
 ]
 

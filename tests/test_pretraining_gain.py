@@ -235,8 +235,9 @@ def test_view_size_resizes_large_renders_before_the_crop():
         config = recipe_config(plan.recipe, "pretrain", plan.stage_overrides("pretrain", 0))
         return config, train_transform(config).transforms[0].size
 
-    assert first_resize(Plan())[1] == 40  # the default: 40-px renders, no resize
-    assert first_resize(Plan(render_size=128))[1] == 128  # no view size: a crop of a quarter of the render
+    assert first_resize(Plan())[1] == 40  # the default: 128-px renders shown at 40
+    assert first_resize(Plan(render_size=40, view_size=0))[1] == 40  # 40-px renders, no resize
+    assert first_resize(Plan(view_size=0))[1] == 128  # no view size: a crop of a quarter of the render
     config, side = first_resize(Plan(render_size=128, view_size=40))
     assert side == 40
     image = Image.new("RGB", (128, 128))

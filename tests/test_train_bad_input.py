@@ -34,12 +34,12 @@ def image_folder(root, classes, per_class=4, corrupt=None):
     (["--sched", "cosin"], ["did you mean cosine"]),
     (["--auto-augment", "bogus"], ["unknown --auto-augment 'bogus'", "rand-m9"]),
     (["--model", "resnet5O"], ["unknown model 'resnet5O'", "resnet50"]),
-    (["--label-smoothing", "2"], ["--label-smoothing must be at least 0 and below 1, got 2.0"]),
+    (["--label-smoothing", "2"], ["--label-smoothing must be in [0, 1) (1 erases the labels), got 2.0"]),
     (["--mixup", "-1"], ["--mixup must be between 0 and 100, got -1.0"]),
-    (["--drop-path", "1.5"], ["--drop-path must be at least 0 and below 1, got 1.5"]),
+    (["--drop-path", "1.5"], ["--drop-path must be in [0, 1) (1 drops every block), got 1.5"]),
     (["--hflip", "2"], ["--hflip must be between 0 and 1, got 2.0"]),
     (["--weight-decay", "-1"], ["--weight-decay must be between 0 and 10, got -1.0"]),
-    (["--momentum", "nan"], ["--momentum must be between 0 and 1, got nan"]),
+    (["--momentum", "nan"], ["--momentum", "'nan' is NaN or infinite; it must be finite"]),
     (["--image-size", "100000"], ["--image-size must be between 8 and 1024, got 100000"]),
 ])
 def test_pretrain_settings(catalog, tmp_path, capsys, flags, needles):
@@ -99,7 +99,7 @@ def test_a_corrupt_image_is_named(tmp_path, capsys, workers):
 
 
 @pytest.mark.parametrize("flags, needle", [
-    (["--workers", "-2"], "--workers must be >= 0, got -2"),
+    (["--workers", "-2"], "--workers must be at least 0, got -2"),
     (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
 ])
 def test_evaluate_loader_settings(tmp_path, capsys, flags, needle):
@@ -109,8 +109,8 @@ def test_evaluate_loader_settings(tmp_path, capsys, flags, needle):
 
 @pytest.mark.parametrize("flags, needle", [
     (["--seeds", "1,1"], "--seeds needs at least one seed and no repeats"),
-    (["--finetune-lr", "-1"], "--lr must be a positive number"),
-    (["--image-size", "100000"], "--render-size 40 is smaller than --image-size 100000"),
+    (["--finetune-lr", "-1"], "--finetune-lr must be above 0, got -1.0"),
+    (["--image-size", "100000"], "--render-size 128 is smaller than --image-size 100000"),
     (["--model", "vit_tiny_patch16_22"], "unknown model"),
     (["--categories", "0"], "--categories must be at least 1"),
 ])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fdsl.core.numbers import Number, at_least, between
+from fdsl.core.checks import SEEDS
 from fdsl.commands.results import say_result
 from fdsl.commands.segmentation_options import add_segmentation_arguments, segmentation_summary, task_from_args
 from fdsl.train.options import add_training_arguments, config_from_args, inherit_from_checkpoint
@@ -14,10 +16,10 @@ def add_data_arguments(parser, explicit_val: bool = True) -> None:
                         help="ImageFolder directory, a zip of one, an .npz (images, labels), or sklearn-digits")
     if explicit_val:
         parser.add_argument("--val", default=None, help="explicit validation set (same forms as --data)")
-    parser.add_argument("--val-fraction", type=float, default=0.1,
+    parser.add_argument("--val-fraction", type=Number(float, between(0, 1, open_low=True, open_high=True)), default=0.1,
                         help="without --val: stratified fraction of --data held out for validation (default: 0.1)")
-    parser.add_argument("--split-seed", type=int, default=0, help="seed of the validation split and subset (default: 0)")
-    parser.add_argument("--max-classes", type=int, default=None, help="keep only the first N classes")
+    parser.add_argument("--split-seed", type=Number(int, SEEDS), default=0, help="seed of the validation split and subset (default: 0)")
+    parser.add_argument("--max-classes", type=Number(int, at_least(2)), default=None, help="keep only the first N classes")
 
 
 EXAMPLES = """examples:
@@ -33,16 +35,16 @@ def add_parser(verbs) -> None:
     init.add_argument("--checkpoint", type=Path, help="run folder written by 'fdsl pretrain'")
     init.add_argument("--scratch", action="store_true", help="random initial weights (needs --model)")
     add_data_arguments(parser)
-    parser.add_argument("--train-images", type=int, default=None,
+    parser.add_argument("--train-images", type=Number(int, at_least(1)), default=None,
                         help="use a fixed class-balanced subset of this many training images")
-    parser.add_argument("--freeze", type=int, default=None, metavar="K",
+    parser.add_argument("--freeze", type=Number(int, at_least(0)), default=None, metavar="K",
                         help="freeze the stem and the first K stages (0: the stem only)")
     parser.add_argument("--task", default="classification",
                         help="classification, or segmentation: --data is a folder of image/mask pairs (mmseg "
                         "layout images/training + annotations/training, or image/ + mask/) or 'fashion-canvas' "
                         "(the built-in Fashion-MNIST proxy); --checkpoint may be a classification run (its "
                         "weights start the encoder) or a segmentation run")
-    parser.add_argument("--num-classes", type=int, default=None,
+    parser.add_argument("--num-classes", type=Number(int, at_least(2)), default=None,
                         help="segmentation: classes of the masks (default: the dataset's manifest, else the "
                         "largest label + 1)")
     add_training_arguments(parser)

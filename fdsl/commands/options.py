@@ -6,16 +6,7 @@ import argparse
 import dataclasses
 
 from fdsl.formulas import create_formula, formula_names
-from fdsl.formulas.base import parse_setting
-
-
-def _number(kind):
-    def parse(text: str):
-        try:
-            return parse_setting(kind, text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-    return parse
+from fdsl.core.numbers import number_type
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser, settings_class) -> None:
@@ -29,7 +20,7 @@ def add_settings_arguments(parser: argparse.ArgumentParser, settings_class) -> N
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=meta.get("help"),
                                 dest=f"setting_{f.name}")
             continue
-        parse = _number(kind) if kind in (int, float) else kind
+        parse = number_type(f) if kind in (int, float) else kind
         help_text = f"{meta.get('help', '')} (default: {f.default})"
         parser.add_argument(flag, type=parse, default=f.default, choices=meta.get("choices"), help=help_text,
                             dest=f"setting_{f.name}")

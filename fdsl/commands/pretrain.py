@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fdsl.core.numbers import Number, at_least, between
+from fdsl.core.checks import SEEDS
 from fdsl.commands.ignored import refuse_ignored, remember_defaults
 from fdsl.commands.results import say_result
 from fdsl.core.errors import FdslError
@@ -29,14 +31,14 @@ def add_parser(verbs) -> None:
     parser.add_argument("--formula", default=None, help="formula of --params (default: read from its manifest)")
     parser.add_argument("--render", action="append", metavar="KEY=VALUE",
                         help="render setting for on-the-fly data, repeatable (e.g. --render size=64 --render points=20000)")
-    parser.add_argument("--instances", type=int, default=None,
+    parser.add_argument("--instances", type=Number(int, at_least(1)), default=None,
                         help="images per category (default: all the render settings define, e.g. 1000 for fractal)")
-    parser.add_argument("--data-seed", type=int, default=0, help="seed of the rendered images, as 'fdsl render --seed'")
-    parser.add_argument("--label-noise", type=float, default=None, help="replace this fraction of labels at random")
+    parser.add_argument("--data-seed", type=Number(int, SEEDS), default=0, help="seed of the rendered images, as 'fdsl render --seed'")
+    parser.add_argument("--label-noise", type=Number(float, between(0, 1)), default=None, help="replace this fraction of labels at random")
     parser.add_argument("--render-once", action="store_true",
                         help="render the --params images once, up front, and augment them anew every epoch "
                         "(the few-images recipes: OFDB, 1p-frac)")
-    parser.add_argument("--repeat", type=int, default=1, help="show each image this many times per epoch, each "
+    parser.add_argument("--repeat", type=Number(int, at_least(1)), default=1, help="show each image this many times per epoch, each "
                         "time augmented anew (default: 1)")
     parser.add_argument("--task", default="classification",
                         help="classification (one category per image), multi-instance (Anderson & Farrell: "
@@ -46,7 +48,7 @@ def add_parser(verbs) -> None:
     parser.add_argument("--objects", default="1-5", help="multi-instance: shapes per image, N or LOW-HIGH (default: 1-5)")
     parser.add_argument("--colourise", action="store_true",
                         help="tint each shape with a random colour on a random colour background (Anderson & Farrell)")
-    parser.add_argument("--heldout-per-category", type=int, default=None,
+    parser.add_argument("--heldout-per-category", type=Number(int, at_least(1)), default=None,
                         help="unseen formula images per category measured each epoch (default: 10; with --task "
                         "segmentation, the held-out images in all)")
     parser.add_argument("--learnability-check", action=argparse.BooleanOptionalAction, default=True,

@@ -6,25 +6,26 @@ import json
 
 from pathlib import Path
 
+from fdsl.core.numbers import Number, at_least
 from fdsl.commands.options import add_formula_subparsers, settings_from_args
 from fdsl.formulas import create_formula
 from fdsl.catalog.specs import DEFAULT_SHARD_SIZE, OUTPUT_FORMATS, Device, Output, RenderSpec, Shard
 from fdsl.write.engine import render
-from fdsl.core.checks import output_path
+from fdsl.core.checks import SEEDS, output_path
 
 
 def _common(parser) -> None:
     parser.add_argument("--params", type=Path, required=True, help="catalog folder written by 'fdsl search'")
     parser.add_argument("--out", type=output_path, required=True, help="dataset folder (created; re-run to resume)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every instance's randomness (default: 0)")
-    parser.add_argument("--workers", type=int, default=1, help="rendering processes (default: 1)")
+    parser.add_argument("--seed", type=Number(int, SEEDS), default=0, help="seed of every instance's randomness (default: 0)")
+    parser.add_argument("--workers", type=Number(int, at_least(1)), default=1, help="rendering processes (default: 1)")
     parser.add_argument("--shard", default=None, help="K/N: render only shard K of N (e.g. one per machine)")
     parser.add_argument("--device", default="cpu", help="cpu (compiled CPU kernels, default), cuda / cuda:N "
                         "(batched torch renderer; PNGs still encoded by the CPU workers) or torch-cpu")
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default="folder",
                         help="folder: an ImageFolder tree of image files (default); webdataset: OUT/NNNNNN.tar "
                         "shards of .png + .cls samples, for streaming loaders")
-    parser.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
+    parser.add_argument("--shard-size", type=Number(int, at_least(1)), default=DEFAULT_SHARD_SIZE,
                         help=f"--format webdataset: images per tar (default: {DEFAULT_SHARD_SIZE})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout "

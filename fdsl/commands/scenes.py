@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fdsl.core.numbers import Number, at_least
 from fdsl.catalog.specs import DEFAULT_SHARD_SIZE, OUTPUT_FORMATS, Output, SceneSpec, Shard
 from fdsl.commands.options import add_settings_arguments, settings_from_args
 from fdsl.formulas.scenes.layout import SceneSettings
-from fdsl.core.checks import output_path
+from fdsl.core.checks import SEEDS, output_path
 
 
 EXAMPLES = """examples:
@@ -23,15 +24,15 @@ def add_parser(verbs) -> None:
                               "VoteNet's SUN RGB-D loader (docs/3d.md).", epilog=EXAMPLES)
     parser.add_argument("--params", type=Path, required=True, help="3D catalog written by 'fdsl search fractal3d'")
     parser.add_argument("--out", type=output_path, required=True, help="scene folder (created; re-run to resume)")
-    parser.add_argument("--scenes", type=int, default=1000, help="number of scenes (default: 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the layouts and objects (default: 0)")
-    parser.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
+    parser.add_argument("--scenes", type=Number(int, at_least(1)), default=1000, help="number of scenes (default: 1000)")
+    parser.add_argument("--seed", type=Number(int, SEEDS), default=0, help="seed of the layouts and objects (default: 0)")
+    parser.add_argument("--workers", type=Number(int, at_least(1)), default=1, help="processes (default: 1)")
     parser.add_argument("--shard", default=None, help="K/N: write only the scenes i with i %% N == K")
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default="folder",
                         help="folder: scene_NNNNN.json + _pc.npz + _bbox.npy + _votes.npz files (default); "
                         "webdataset: OUT/NNNNNN.tar shards, one sample per scene (.json, .pc.npz, .bbox.npy, "
                         ".votes.npz)")
-    parser.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
+    parser.add_argument("--shard-size", type=Number(int, at_least(1)), default=DEFAULT_SHARD_SIZE,
                         help=f"--format webdataset: scenes per tar (default: {DEFAULT_SHARD_SIZE})")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_settings_arguments(parser, SceneSettings)

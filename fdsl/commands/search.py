@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 
-
+from fdsl.core.numbers import Number, at_least, between
 from fdsl.commands.options import add_formula_subparsers, settings_from_args
 from fdsl.formulas import create_formula
 from fdsl.catalog.search import save_catalog, search
 from fdsl.catalog.specs import SearchSpec
-from fdsl.core.checks import MAX_CATEGORIES, output_path
+from fdsl.core.checks import MAX_CATEGORIES, SEEDS, output_path
 
 
 def _common(parser) -> None:
-    parser.add_argument("--categories", type=int, default=None,
+    parser.add_argument("--categories", type=Number(int, between(1, MAX_CATEGORIES)), default=None,
                         help=f"number of categories to find, at most {MAX_CATEGORIES:,} (default: 1000; "
                         "segrcdb: 254, as published)")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the candidate stream (default: 1)")
+    parser.add_argument("--seed", type=Number(int, SEEDS), default=1, help="seed of the candidate stream (default: 1)")
     parser.add_argument("--out", type=output_path, required=True, help="new folder for the catalog")
-    parser.add_argument("--workers", type=int, default=1, help="processes testing candidates (default: 1)")
+    parser.add_argument("--workers", type=Number(int, at_least(1)), default=1, help="processes testing candidates (default: 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout "
                         "(instead of the sentence), for scripts")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from fdsl.core.numbers import Number, at_least
 from fdsl.viz import KINDS, NEEDS_IMAGES
 from fdsl.core.checks import output_path
 
@@ -34,12 +35,12 @@ def add_parser(verbs) -> None:
     parser.add_argument("--out", type=output_path, required=True, help="figure file (.png, .pdf, .svg)")
     parser.add_argument("--data", help="images for attention-distance, attention, cam: a folder of images, an image, "
                         "an ImageFolder tree, a .zip of one, an .npz, or sklearn-digits")
-    parser.add_argument("--images", type=int, default=None,
+    parser.add_argument("--images", type=Number(int, at_least(1)), default=None,
                         help="how many images of --data, spread evenly over it (default: 32 for attention-distance, "
                         "4 otherwise)")
     parser.add_argument("--label", action="append", dest="labels", metavar="NAME",
                         help="name of a run in the figure, once per RUN in order (default: the folder names)")
-    parser.add_argument("--max-filters", type=int, default=256, help="filters: show at most this many per run")
+    parser.add_argument("--max-filters", type=Number(int, at_least(1)), default=256, help="filters: show at most this many per run")
     parser.set_defaults(run=run)
 
 

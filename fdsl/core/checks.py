@@ -7,6 +7,7 @@ specs built on it.
 from __future__ import annotations
 
 from fdsl.core.errors import FdslError
+from fdsl.core.numbers import Range
 
 # A search needs at least one candidate per category and usually dozens: beyond this it would run for weeks.
 MAX_CATEGORIES = 10_000_000
@@ -16,9 +17,12 @@ MAX_CATEGORIES = 10_000_000
 MAX_SEED = 2**63 - 1
 
 
+SEEDS = Range(0, MAX_SEED, said="between 0 and 2**63 - 1")
+
+
 def check_seed(seed: int, flag: str = "--seed") -> int:
-    if not (0 <= seed <= MAX_SEED):
-        raise FdslError(f"{flag} must be between 0 and 2**63 - 1, got {seed}")
+    if not SEEDS.holds(seed):
+        raise FdslError(f"{flag} {SEEDS.refusal(seed)}")
     return seed
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 from fdsl.core.errors import FdslError
 
 
-def setting(default, help: str):
-    """A plan field: its value and what it does, which ``fdsl experiment ... --help`` prints."""
-    return dataclasses.field(default=default, metadata={"help": help})
+def setting(default, help: str, within=None):
+    """A plan field: its value and what it does, which ``fdsl experiment ... --help`` prints; ``within`` (a
+    ``fdsl.core.numbers`` range) bounds it on the command line and in the plan's check alike."""
+    return dataclasses.field(default=default, metadata={"help": help, "within": within})
 
 
 def run_stage(folder: Path, config, start) -> dict:

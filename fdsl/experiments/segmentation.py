@@ -26,6 +26,7 @@ from pathlib import Path
 
 from fdsl.catalog.params import ensure_writable_folder, read_manifest
 from fdsl.core.errors import FdslError
+from fdsl.core.numbers import at_least, check_fields, positive
 from fdsl.experiments.plan import run_stage, setting, spread, verdict
 from fdsl.train.recipes import recipe_config
 
@@ -38,22 +39,22 @@ class SegmentationPlan:
 
     encoder: str = setting("resnet10t", "timm encoder of every arm (smp's tu- encoder)")
     decoder: str = setting("fpn", "smp decoder: fpn (the cheapest on a CPU), upernet or segformer")
-    image_size: int = setting(64, "input side of every stage")
-    categories: int = setting(32, "SegRCDB classes and FractalDB categories")
-    segrcdb_instances: int = setting(8, "contour instances per SegRCDB image (published: 32 at 512 px)")
+    image_size: int = setting(64, "input side of every stage", within=at_least(1))
+    categories: int = setting(32, "SegRCDB classes and FractalDB categories", within=at_least(1))
+    segrcdb_instances: int = setting(8, "contour instances per SegRCDB image (published: 32 at 512 px)", within=at_least(1))
     segrcdb_mask: str = setting("m1", "SegRCDB label mask: m1 lines (published default), m2 band, m3 filled")
-    pretrain_images: int = setting(1500, "images per pre-training epoch, both pre-trainings")
-    pretrain_epochs: int = setting(3, "epochs of both pre-trainings")
-    fractal_points: int = setting(20000, "chaos-game points per FractalDB image")
-    finetune_images: int = setting(400, "Fashion-MNIST canvases fine-tuned on")
-    finetune_epochs: int = setting(4, "fine-tuning epochs of every arm")
-    batch_size: int = setting(32, "batch size of every stage")
-    pretrain_lr: float = setting(6e-4, "pre-training peak learning rate")
-    finetune_lr: float = setting(5e-4, "fine-tuning peak learning rate")
+    pretrain_images: int = setting(1500, "images per pre-training epoch, both pre-trainings", within=at_least(1))
+    pretrain_epochs: int = setting(3, "epochs of both pre-trainings", within=at_least(1))
+    fractal_points: int = setting(20000, "chaos-game points per FractalDB image", within=at_least(1))
+    finetune_images: int = setting(400, "Fashion-MNIST canvases fine-tuned on", within=at_least(1))
+    finetune_epochs: int = setting(4, "fine-tuning epochs of every arm", within=at_least(1))
+    batch_size: int = setting(32, "batch size of every stage", within=at_least(1))
+    pretrain_lr: float = setting(6e-4, "pre-training peak learning rate", within=positive())
+    finetune_lr: float = setting(5e-4, "fine-tuning peak learning rate", within=positive())
     scale_range: str = setting("0.75-1.5", "random resize factors of the training crops, LOW-HIGH")
     seeds: str = setting("0,1,2", "fine-tuning seeds; each arm runs every seed")
     seed: int = setting(0, "seed of the pre-trainings, the SegRCDB search and the canvases")
-    eval_every: int = setting(2, "epochs between validation scores (the curves)")
+    eval_every: int = setting(2, "epochs between validation scores (the curves)", within=at_least(1))
     threads: int = setting(2, "torch threads of each stage")
 
     def seed_list(self) -> list[int]:
@@ -71,10 +72,7 @@ class SegmentationPlan:
         from fdsl.core.checks import parse_scale_range
 
         self.seed_list()
-        for name in ("image_size", "categories", "segrcdb_instances", "pretrain_images", "pretrain_epochs",
-                     "fractal_points", "finetune_images", "finetune_epochs", "batch_size", "eval_every"):
-            if getattr(self, name) < 1:
-                raise FdslError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        check_fields(self)
         if self.categories > MAX_CLASSES:
             raise FdslError(f"--categories {self.categories}: SegRCDB masks hold at most {MAX_CLASSES} classes")
         if self.segrcdb_mask not in MASK_MODES:

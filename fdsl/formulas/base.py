@@ -29,41 +29,7 @@ import numpy as np
 
 from fdsl.core.errors import FdslError
 from fdsl.core.files import is_png, png_bytes
-from fdsl.formulas.param_files import finite_number
-
-
-@dataclasses.dataclass(frozen=True)
-class Range:
-    """The values a numeric setting may take; ``Settings.validate`` checks every field that declares one."""
-
-    low: float
-    high: float
-    open_low: bool = False
-    open_high: bool = False
-    unit: str = ""  # "pixels": read after the bounds
-    why: str = ""  # the reason for a bound, said in the error
-
-    def holds(self, value) -> bool:
-        # Written so that NaN fails every comparison and so fails the check.
-        above = value > self.low if self.open_low else value >= self.low
-        below = value < self.high if self.open_high else value <= self.high
-        return bool(above and below)
-
-    def describe(self) -> str:
-        unit = f" {self.unit}" if self.unit else ""
-        # Integer bounds read as a count ("between 1 and 1000"), float bounds as an interval ("in [0, 1)").
-        if not (self.open_low or self.open_high) and all(isinstance(b, int) for b in (self.low, self.high)):
-            return f"between {_bound(self.low)} and {_bound(self.high)}{unit}"
-        return f"in {'(' if self.open_low else '['}{_bound(self.low)}, {_bound(self.high)}{')' if self.open_high else ']'}{unit}"
-
-
-def _bound(value: float) -> str:
-    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
-
-
-def between(low: float, high: float, **how) -> Range:
-    """``option(..., within=between(1, 1000))``: both ends allowed unless ``open_low``/``open_high``."""
-    return Range(low, high, **how)
+from fdsl.core.numbers import Range, between, check_fields, finite_number  # noqa: F401 (between: re-exported to families)
 
 
 def option(default, help: str, choices=None, cli: bool = True, within: Range | None = None):
@@ -103,15 +69,7 @@ class Settings:
         Here: every field's declared ``choices`` and ``within`` range.  A family's settings add the checks
         that relate fields to each other, after ``super().validate()``.
         """
-        for field in dataclasses.fields(self):
-            span, choices = field.metadata.get("within"), field.metadata.get("choices")
-            value = getattr(self, field.name)
-            if choices is not None and value not in choices:
-                raise FdslError(f"--{field.name.replace('_', '-')} must be one of {', '.join(map(str, choices))}, "
-                                f"got '{value}'")
-            if span is not None and not span.holds(value):
-                why = f" ({span.why})" if span.why else ""
-                raise FdslError(f"--{field.name.replace('_', '-')} must be {span.describe()}{why}, got {value}")
+        check_fields(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -8,13 +8,13 @@ one-line FdslError naming the file and the fix.
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 
 import numpy as np
 
 from fdsl.core.errors import FdslError
 from fdsl.core.files import atomic_write_bytes
+from fdsl.core.numbers import finite_number
 
 
 def row_order(cls) -> list[str]:
@@ -28,27 +28,6 @@ def write_key_values(params, path: Path) -> None:
     """``key,value`` rows in file order; floats with repr() so they read back bit-identical."""
     rows = [f"{name},{getattr(params, name)!r}" for name in row_order(type(params))]
     atomic_write_bytes(Path(path), ("\n".join(rows) + "\n").encode())
-
-
-def finite_number(text: str, kind: type):
-    """An int or float from text, finite; "3.0" and "3e2" name integers too.  A ValueError says what is wrong
-    (parameter files and command-line settings read numbers alike)."""
-    if kind is int:
-        try:
-            return int(str(text).strip())  # exact, even above 2**53 (e.g. a 63-bit table key)
-        except ValueError:
-            pass  # "3.0" or "3e2" still name an integer: checked below
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError("is not a number") from None
-    if not math.isfinite(value):
-        raise ValueError("is NaN or infinite; it must be finite")
-    if kind is int:
-        if value != int(value):
-            raise ValueError(f"must be an integer, got {str(text).strip()}")
-        return int(value)
-    return value
 
 
 def _number(text: str, kind: type, path: Path, number: int, key: str):

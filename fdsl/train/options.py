@@ -6,16 +6,21 @@ import argparse
 
 from fdsl.train.presets import PRESETS
 from fdsl.train.recipes import RECIPES, command_line_fields, recipe_config
-from fdsl.core.checks import output_path
+from fdsl.core.checks import SEEDS, output_path
+from fdsl.core.numbers import Number, number_type
 
 # The command line reads these types from TrainConfig's annotations ("str | None" -> str).
 _TYPES = {"int": int, "float": float, "str": str}
 
 
+def _type(field):
+    kind = _TYPES[str(field.type).split("|")[0].strip()]
+    return number_type(field, kind) if kind in (int, float) else kind
+
+
 def _overrides() -> list[tuple[str, str, type, str]]:
     """(dest, --flag, type, help) of every TrainConfig value a user may override; each defaults to the recipe's."""
-    return [(f.name, "--" + f.name.replace("_", "-"), _TYPES[str(f.type).split("|")[0].strip()], f.metadata["help"])
-            for f in command_line_fields()]
+    return [(f.name, "--" + f.name.replace("_", "-"), _type(f), f.metadata["help"]) for f in command_line_fields()]
 
 
 def add_training_arguments(parser: argparse.ArgumentParser, default_model: str | None = "resnet18") -> None:
@@ -24,7 +29,7 @@ def add_training_arguments(parser: argparse.ArgumentParser, default_model: str |
                         f"{', '.join(PRESETS)} (default: {default_model}, or the recipe's)")
     parser.add_argument("--recipe", default=None, help=f"preset: {', '.join(sorted(RECIPES))} (default: resnet-sgd; "
                         "segmentation with --task segmentation)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of data order, augmentation and init (default: 0)")
+    parser.add_argument("--seed", type=Number(int, SEEDS), default=0, help="seed of data order, augmentation and init (default: 0)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     parser.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")

@@ -11,16 +11,18 @@ import dataclasses
 import difflib
 import math
 
-from fdsl.core.checks import check_seed, resolve_torch_device
+from fdsl.core.checks import SEEDS, resolve_torch_device
+from fdsl.core.numbers import Range, at_least, between, check_fields, positive
 from fdsl.core.errors import FdslError
 
 TRAIN_CROPS = ("crop", "resized", "pad")
 MAX_IMAGE_SIZE = 1024  # beyond this a batch of one allocates gigabytes before anything else is checked
 
 
-def flag(default, help: str):
-    """A training value that ``fdsl pretrain`` / ``finetune`` expose as ``--name-with-dashes`` (default: the recipe's)."""
-    return dataclasses.field(default=default, metadata={"help": help})
+def flag(default, help: str, within: Range | None = None):
+    """A training value that ``fdsl pretrain`` / ``finetune`` expose as ``--name-with-dashes`` (default: the
+    recipe's); ``within`` bounds it, checked on the command line and in ``validate`` alike."""
+    return dataclasses.field(default=default, metadata={"help": help, "within": within})
 
 
 def command_line_fields() -> list:
@@ -31,82 +33,56 @@ def command_line_fields() -> list:
 @dataclasses.dataclass
 class TrainConfig:
     model: str = "resnet18"
-    epochs: int = flag(90, 'training epochs')
-    batch_size: int = flag(256, 'images per step and process')
+    epochs: int = flag(90, 'training epochs', at_least(1))
+    batch_size: int = flag(256, 'images per step and process', at_least(1))
     opt: str = flag("sgd", 'timm optimiser name (sgd, adamw, ...)')
-    lr: float = flag(0.1, 'peak learning rate')
-    momentum: float = flag(0.9, 'SGD momentum')
-    weight_decay: float = flag(1e-4, 'weight decay')
+    lr: float = flag(0.1, 'peak learning rate', positive())
+    momentum: float = flag(0.9, 'SGD momentum', between(0, 1))
+    weight_decay: float = flag(1e-4, 'weight decay', between(0, 10))
     sched: str = flag("multistep", 'timm schedule (multistep, cosine, ...)')
     decay_at: tuple = (1 / 3, 2 / 3)      # multistep: fractions of training where lr *= decay_rate
     decay_rate: float = 0.1
-    warmup_epochs: float = flag(0.0, 'linear warm-up length in epochs')
+    warmup_epochs: float = flag(0.0, 'linear warm-up length in epochs', at_least(0))
     warmup_lr: float = 1e-6
     min_lr: float = 0.0
-    image_size: int = flag(224, 'model input side in pixels')
+    image_size: int = flag(224, 'model input side in pixels', between(8, MAX_IMAGE_SIZE))
     crop_pct: float = flag(224 / 362, "random-crop (train) and centre-crop (eval) size as a fraction of the "
-                                       "resized image")
+                                       "resized image", between(0, 1, open_low=True))
     train_crop: str = flag("crop", "'crop' (RandomCrop, the ResNet papers), 'resized' (RandomResizedCrop) or 'pad' "
                                    "(reflect-pad by image_size / 8, then RandomCrop: the CIFAR recipe)")
-    hflip: float = flag(0.0, 'horizontal flip probability')
+    hflip: float = flag(0.0, 'horizontal flip probability', between(0, 1))
     auto_augment: str | None = flag(None, 'timm auto-augment policy, e.g. rand-m9-mstd0.5-inc1')
     color_jitter: float | None = None
-    re_prob: float = flag(0.0, 'random erasing probability')
+    re_prob: float = flag(0.0, 'random erasing probability', between(0, 1))
     mean: tuple = (0.2, 0.2, 0.2)
     std: tuple = (0.5, 0.5, 0.5)
     interpolation: str = "bilinear"
-    mixup: float = flag(0.0, 'Mixup alpha (0: off)')
-    cutmix: float = flag(0.0, 'CutMix alpha (0: off)')
+    mixup: float = flag(0.0, 'Mixup alpha (0: off)', between(0, 100))
+    cutmix: float = flag(0.0, 'CutMix alpha (0: off)', between(0, 100))
     mixup_switch_prob: float = 0.5
-    label_smoothing: float = flag(0.0, 'label smoothing')
-    drop_path: float = flag(0.0, 'stochastic depth rate')
-    layer_decay: float = flag(0.0, "layer-wise learning-rate decay for ViT fine-tuning (timm), e.g. 0.75 (0: off)")
-    label_noise: float = 0.0
-    seed: int = 0
-    workers: int = flag(0, 'DataLoader worker processes')
-    threads: int = flag(0, "torch CPU threads (0: torch's default; 1 is fastest when other jobs share the cores)")
+    label_smoothing: float = flag(0.0, 'label smoothing', between(0, 1, open_high=True, why='1 erases the labels'))
+    drop_path: float = flag(0.0, 'stochastic depth rate', between(0, 1, open_high=True, why='1 drops every block'))
+    layer_decay: float = flag(0.0, "layer-wise learning-rate decay for ViT fine-tuning (timm), e.g. 0.75 (0: off)",
+                              between(0, 1))
+    label_noise: float = dataclasses.field(default=0.0, metadata={"within": between(0, 1)})
+    seed: int = dataclasses.field(default=0, metadata={"within": SEEDS})
+    workers: int = flag(0, 'DataLoader worker processes (0: the training process loads its own images)', at_least(0))
+    threads: int = flag(0, "torch CPU threads (0: torch's default; 1 is fastest when other jobs share the cores)",
+                        at_least(0, why="0: torch's default"))
     device: str = "auto"                  # auto: cuda when available, else cpu
     render_device: str = flag("cpu", "where --params images are rendered: cpu (DataLoader workers) or cuda "
                                      "(on the training GPU, fdsl.data.device_batches)")
     amp: bool = True                      # bf16 autocast on CUDA (ignored on CPU)
     channels_last: bool = True            # on CUDA
     log_every: int = 20                   # steps between JSONL loss records
-    checkpoint_every: int = flag(0, "also checkpoint every N steps inside an epoch (0: epoch ends only)")
-    eval_every: int = flag(1, 'epochs between evaluations (the last epoch is always evaluated)')
+    checkpoint_every: int = flag(0, "also checkpoint every N steps inside an epoch (0: epoch ends only)",
+                                at_least(0, why="0: epoch ends only"))
+    eval_every: int = flag(1, 'epochs between evaluations (the last epoch is always evaluated)', at_least(1))
 
     def validate(self) -> None:
-        if self.epochs < 1:
-            raise FdslError(f"--epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise FdslError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if not self.lr > 0 or not math.isfinite(self.lr):
-            raise FdslError(f"--lr must be a positive number, got {self.lr}")
-        if not (8 <= self.image_size <= MAX_IMAGE_SIZE):
-            raise FdslError(f"--image-size must be between 8 and {MAX_IMAGE_SIZE}, got {self.image_size}")
-        for flag, value, low, high in (("weight-decay", self.weight_decay, 0, 10), ("momentum", self.momentum, 0, 1),
-                                       ("hflip", self.hflip, 0, 1), ("re-prob", self.re_prob, 0, 1),
-                                       ("mixup", self.mixup, 0, 100), ("cutmix", self.cutmix, 0, 100),
-                                       ("layer-decay", self.layer_decay, 0, 1), ("warmup-epochs", self.warmup_epochs,
-                                                                                  0, self.epochs)):
-            if not (math.isfinite(value) and low <= value <= high):
-                raise FdslError(f"--{flag} must be between {low} and {high:g}, got {value}")
-        # 1 itself is excluded: smoothing 1 erases the labels (timm asserts), drop-path 1 drops every block.
-        for flag, value in (("label-smoothing", self.label_smoothing), ("drop-path", self.drop_path)):
-            if not (math.isfinite(value) and 0 <= value < 1):
-                raise FdslError(f"--{flag} must be at least 0 and below 1, got {value}")
-        if self.eval_every < 1:
-            raise FdslError(f"--eval-every must be at least 1, got {self.eval_every}")
-        if not (0 < self.crop_pct <= 1):
-            raise FdslError(f"--crop-pct must be in (0, 1], got {self.crop_pct}")
-        if not (0 <= self.label_noise <= 1):
-            raise FdslError(f"--label-noise must be between 0 and 1, got {self.label_noise}")
-        if self.workers < 0:
-            raise FdslError(f"--workers must be >= 0, got {self.workers}")
-        if self.threads < 0:
-            raise FdslError(f"--threads must be >= 0 (0: torch's default), got {self.threads}")
-        if self.checkpoint_every < 0:
-            raise FdslError(f"--checkpoint-every must be >= 0 (0: epoch ends only), got {self.checkpoint_every}")
-        check_seed(self.seed)
+        check_fields(self)  # every declared range, as the command line checked it
+        if self.warmup_epochs > self.epochs:
+            raise FdslError(f"--warmup-epochs must be between 0 and {self.epochs} (--epochs), got {self.warmup_epochs}")
         if self.device != "auto":
             resolve_torch_device(self.device)
         if self.train_crop not in TRAIN_CROPS:
