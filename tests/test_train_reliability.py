@@ -198,3 +198,26 @@ def test_latest_does_not_trust_a_stale_pointer(tmp_path):
     shutil.rmtree(root / "step-000000004")
     shutil.rmtree(root / "step-000000001")
     assert checkpoint.latest(tmp_path) is None
+
+
+def test_weights_file_bytes_do_not_depend_on_the_process(tmp_path):
+    """safetensors writes its metadata from a Rust HashMap, in an order that changes between calls and
+    processes; the checkpoint's weights file must not (two identical runs, byte-identical files)."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load
+
+    from fdsl.train.checkpoint import weights_bytes
+
+    weights = {"b": torch.arange(6.0).reshape(2, 3), "a": torch.ones(5, dtype=torch.int64)}
+    metadata = {f"key{i}": f"value{i}" for i in range(12)}
+    files = {weights_bytes(weights, metadata) for _ in range(30)}
+    assert len(files) == 1
+    (data,) = files
+    assert int.from_bytes(data[:8], "little") % 8 == 0
+    loaded = load(data)
+    assert torch.equal(loaded["b"], weights["b"]) and torch.equal(loaded["a"], weights["a"])
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(data)
+    with safe_open(str(path), "pt") as handle:
+        assert handle.metadata() == metadata

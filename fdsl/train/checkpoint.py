@@ -36,10 +36,22 @@ CHECKPOINTS, LATEST = "checkpoints", "LATEST"
 FORMAT = "fdsl-checkpoint/1"
 
 
-def save(folder: Path, weights: dict, meta: dict, state: dict) -> Path:
-    """Write one complete checkpoint of step ``meta['global_step']``; returns its folder."""
+def weights_bytes(weights: dict, metadata: dict) -> bytes:
+    """safetensors bytes whose header is the same whatever the process: safetensors writes the metadata from a
+    Rust HashMap, in an order that changes from one process to the next, so two identical runs gave files that
+    differ in their first bytes.  The header is re-written with sorted keys (readers look keys up by name; the
+    tensor offsets count from the end of the header, so they stay valid), padded to 8 bytes as safetensors does."""
     from safetensors.torch import save as safetensors_bytes
 
+    raw = safetensors_bytes(weights, metadata=metadata)
+    length = int.from_bytes(raw[:8], "little")
+    header = json.dumps(json.loads(raw[8:8 + length]), sort_keys=True, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)
+    return len(header).to_bytes(8, "little") + header + raw[8 + length:]
+
+
+def save(folder: Path, weights: dict, meta: dict, state: dict) -> Path:
+    """Write one complete checkpoint of step ``meta['global_step']``; returns its folder."""
     folder = Path(folder)
     root = folder / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
@@ -50,7 +62,7 @@ def save(folder: Path, weights: dict, meta: dict, state: dict) -> Path:
     staging.mkdir()
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    _write_synced(staging / WEIGHTS, safetensors_bytes(weights, metadata=hub_config.safetensors_metadata(meta)))
+    _write_synced(staging / WEIGHTS, weights_bytes(weights, hub_config.safetensors_metadata(meta)))
     _write_synced(staging / STATE, buffer.getvalue())
     _write_synced(staging / SIDECAR, _json_bytes(meta))
     timm_config = hub_config.timm_config(meta)
