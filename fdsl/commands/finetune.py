@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fdsl.core.numbers import Number, at_least, between
 from fdsl.core.checks import SEEDS
-from fdsl.commands.results import say_result
+from fdsl.commands.results import json_alone_on_stdout, say_result
 from fdsl.commands.segmentation_options import add_segmentation_arguments, segmentation_summary, task_from_args
 from fdsl.train.options import add_training_arguments, config_from_args, inherit_from_checkpoint
 
@@ -52,6 +52,7 @@ def add_parser(verbs) -> None:
     parser.set_defaults(run=run)
 
 
+@json_alone_on_stdout
 def run(args) -> int:
     from fdsl.core.errors import FdslError
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from fdsl.core.numbers import Number, at_least, between
 from fdsl.core.checks import SEEDS
 from fdsl.commands.ignored import refuse_ignored, remember_defaults
-from fdsl.commands.results import say_result
+from fdsl.commands.results import json_alone_on_stdout, say_result
 from fdsl.core.errors import FdslError
 from fdsl.core.notes import warn
 from fdsl.commands.segmentation_options import add_segmentation_arguments, segmentation_summary, task_from_args
@@ -71,6 +71,7 @@ IGNORED = {
 }
 
 
+@json_alone_on_stdout
 def run(args) -> int:
     refuse_ignored(args, IGNORED.get(args.task, ()), f"by --task {args.task}")
     if args.images is not None:
