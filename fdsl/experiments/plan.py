@@ -18,6 +18,21 @@ def setting(default, help: str, within=None):
     return dataclasses.field(default=default, metadata={"help": help, "within": within})
 
 
+def parse_seeds(text) -> list[int]:
+    """``--seeds 0,1,2``: distinct seeds, at least one, each a valid seed."""
+    from fdsl.core.checks import check_seed
+
+    try:
+        seeds = [int(part) for part in str(text).split(",") if part.strip()]
+    except ValueError:
+        raise FdslError(f"--seeds takes comma-separated integers (e.g. 0,1,2), got '{text}'") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise FdslError(f"--seeds needs at least one seed and no repeats, got '{text}'")
+    for seed in seeds:
+        check_seed(seed, "--seeds")
+    return seeds
+
+
 def run_stage(folder: Path, config, start) -> dict:
     """Run a stage unless complete; resume it if it was interrupted; refuse a folder trained otherwise."""
     from fdsl.train import checkpoint

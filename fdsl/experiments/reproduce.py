@@ -22,7 +22,7 @@ from fdsl.catalog.params import ensure_writable_folder, read_manifest
 from fdsl.core.errors import FdslError
 from fdsl.core.checks import SEEDS
 from fdsl.core.numbers import at_least, check_fields, positive
-from fdsl.experiments.plan import run_stage, setting, spread, verdict
+from fdsl.experiments.plan import parse_seeds, run_stage, setting, spread, verdict
 from fdsl.train.recipes import recipe_config
 
 
@@ -76,13 +76,7 @@ class Plan:
     jobs: int = setting(1, "stages trained at once, each in its own process", within=at_least(1))
 
     def seed_list(self) -> list[int]:
-        try:
-            seeds = [int(part) for part in str(self.seeds).split(",") if part.strip()]
-        except ValueError:
-            raise FdslError(f"--seeds takes comma-separated integers (e.g. 0,1,2), got '{self.seeds}'") from None
-        if not seeds or len(set(seeds)) != len(seeds):
-            raise FdslError(f"--seeds needs at least one seed and no repeats, got '{self.seeds}'")
-        return seeds
+        return parse_seeds(self.seeds)
 
     def check(self) -> None:
         """Every value checked before any work starts (search and pre-training take minutes)."""

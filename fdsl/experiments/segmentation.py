@@ -27,7 +27,7 @@ from pathlib import Path
 from fdsl.catalog.params import ensure_writable_folder, read_manifest
 from fdsl.core.errors import FdslError
 from fdsl.core.numbers import at_least, check_fields, positive
-from fdsl.experiments.plan import run_stage, setting, spread, verdict
+from fdsl.experiments.plan import parse_seeds, run_stage, setting, spread, verdict
 from fdsl.train.recipes import recipe_config
 
 ARMS = ("segrcdb", "fractaldb", "scratch")
@@ -58,13 +58,7 @@ class SegmentationPlan:
     threads: int = setting(2, "torch threads of each stage")
 
     def seed_list(self) -> list[int]:
-        try:
-            seeds = [int(part) for part in str(self.seeds).split(",") if part.strip()]
-        except ValueError:
-            raise FdslError(f"--seeds takes comma-separated integers (e.g. 0,1), got '{self.seeds}'") from None
-        if not seeds or len(set(seeds)) != len(seeds):
-            raise FdslError(f"--seeds needs at least one seed and no repeats, got '{self.seeds}'")
-        return seeds
+        return parse_seeds(self.seeds)
 
     def check(self) -> None:
         from fdsl.formulas.contour.segrcdb import MAX_CLASSES, MASK_MODES
