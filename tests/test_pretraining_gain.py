@@ -153,7 +153,7 @@ def test_three_way_split_is_stratified_disjoint_and_keeps_heldout_fixed():
 
 def test_experiment_reports_every_seed_on_heldout(tmp_path, capsys):
     argv = ["experiment", "reproduce", "--data", "sklearn-digits", "--out", tmp_path / "exp", "--categories", "4",
-            "--render-size", "20", "--render-options", "points=600,patches=2", "--instances", "4",
+            "--render-size", "20", "--view-size", "0", "--render-options", "points=600,patches=2", "--instances", "4",
             "--image-size", "16", "--pretrain-epochs", "1", "--finetune-epochs", "1", "--batch-size", "16",
             "--train-images", "40", "--seeds", "0,1", "--threads", "1", "--quiet", "--formula", "fractal",
             "--search-options", "points=2000,size=64,fill_rate=0.1"]
@@ -175,7 +175,7 @@ def test_experiment_reports_every_seed_on_heldout(tmp_path, capsys):
 def test_stages_run_two_at_once_give_the_same_results_as_in_turn(tmp_path, capsys):
     """--jobs 2: the scratch arm beside the pre-training, each stage in its own process, one thread each;
     the runs are the same runs, so every number equals the one-at-a-time experiment's."""
-    argv = ["experiment", "reproduce", "--data", "sklearn-digits", "--categories", "4", "--render-size", "16",
+    argv = ["experiment", "reproduce", "--data", "sklearn-digits", "--categories", "4", "--render-size", "16", "--view-size", "0",
             "--render-options", "points=500,patches=1", "--instances", "4", "--image-size", "16",
             "--pretrain-epochs", "1", "--finetune-epochs", "1", "--batch-size", "16", "--train-images", "30",
             "--seeds", "0,1", "--threads", "1", "--quiet", "--formula", "fractal",
@@ -199,10 +199,10 @@ def test_stages_run_two_at_once_give_the_same_results_as_in_turn(tmp_path, capsy
     (["--jobs", "0"], "--jobs must be at least 1"),
     (["--repeat", "0"], "--repeat must be at least 1"),
     (["--task", "counting"], "unknown --task"),
-    (["--image-size", "30"], "not a multiple of the patch size"),
+    (["--image-size", "30", "--model", "vit-nano-p4"], "not a multiple of the patch size"),
     (["--objects", "1-9", "--task", "multi-instance"], "only 4"),
     (["--render-size", "16"], "smaller than --image-size"),
-    (["--view-size", "50"], "--view-size 50 must lie between --image-size 32 and --render-size 40"),
+    (["--view-size", "200"], "--view-size 200 must lie between --image-size 32 and --render-size 128"),
     (["--view-size", "20"], "must lie between"),
     (["--heldout-images", "0.7", "--val-images", "0.5"], "leave training images"),
 ])
