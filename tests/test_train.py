@@ -144,7 +144,13 @@ def test_label_noise_is_recorded(catalog, tmp_path):
 def test_ddp_two_gloo_processes(catalog, tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29531",
+    import socket
+
+    with socket.socket() as probe:  # a free port: a fixed one can still be held (TIME_WAIT) by an earlier run
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
+               "--master_addr", "127.0.0.1",
                "-m", "fdsl", "pretrain", "--params", str(catalog), "--out", str(out), "--model", MODEL,
                "--image-size", "16", "--crop-pct", "0.8", "--batch-size", "4", "--epochs", "1", "--instances", "8",
                "--render", "size=20", "--render", "points=600", "--render", "patches=2", "--device", "cpu", "--quiet"]
