@@ -90,7 +90,7 @@ def positive(**how) -> Range:
 
 
 class Number:
-    """The argparse ``type`` of every numeric option: ``Number(int, count())``, ``Number(float, fraction())``.
+    """The argparse ``type`` of every numeric option: ``Number(int, at_least(1))``, ``Number(float, between(0, 1))``.
 
     ``None`` as the range means "any finite number of this kind".  Errors are argparse's one line and exit 2.
     """

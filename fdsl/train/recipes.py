@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
 
 from fdsl.core.checks import SEEDS, resolve_torch_device
 from fdsl.core.numbers import Range, at_least, between, check_fields, positive
