@@ -86,3 +86,16 @@ def test_hostile_number_through_main_is_exit_2_and_writes_nothing(words, flag, v
 def test_a_number_in_range_is_taken_as_written():
     assert Number(int)("3e2") == 300 and Number(float)("0.25") == 0.25
     assert Number(int)("9223372036854775807") == 2**63 - 1  # exact past 2**53
+
+
+def test_the_python_api_holds_the_same_ranges():
+    """The ranges are the dataclasses' own, so a value that never met the parser (the Python API, a --config
+    file) is refused the same way; an infinity is refused even by an open-ended range."""
+    from fdsl.train.recipes import recipe_config
+
+    for values, message in ((dict(lr=float("inf")), "--lr must be above 0, got inf"),
+                            (dict(epochs=0), "--epochs must be at least 1, got 0"),
+                            (dict(warmup_epochs=float("nan")), "--warmup-epochs must be at least 0, got nan"),
+                            (dict(seed=2**64), "--seed must be between 0 and 2**63 - 1")):
+        with pytest.raises(FdslError, match=message.replace("*", r"\*")):
+            recipe_config("resnet-sgd", "pretrain", values)

@@ -22,7 +22,8 @@ def add_parser(verbs) -> None:
     add_data_arguments(parser, explicit_val=False)
     parser.add_argument("--split", choices=("all", "train", "val"), default="all",
                         help="evaluate all of --data, or one side of the split made by --val-fraction/--split-seed")
-    parser.add_argument("--batch-size", type=Number(int, at_least(1)), default=256, help="images per evaluation step (default: 256)")
+    parser.add_argument("--batch-size", type=Number(int, at_least(1)), default=256,
+                        help="images per evaluation step (default: 256)")
     parser.add_argument("--workers", type=Number(int, at_least(0)), default=0,
                         help="DataLoader worker processes (default: 0, images loaded in this process)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N "

@@ -21,7 +21,8 @@ def add_parser(verbs) -> None:
                               epilog=EXAMPLES)
     parser.add_argument("source", type=Path, help="the dataset to export (ImageFolder, shards folder, zip, npz)")
     parser.add_argument("--out", type=output_path, required=True, help="new folder for the Parquet shards")
-    parser.add_argument("--shard-size", type=Number(int, at_least(1)), default=10_000, help="images per Parquet file (default: 10000)")
+    parser.add_argument("--shard-size", type=Number(int, at_least(1)), default=10_000,
+                        help="images per Parquet file (default: 10000)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 

@@ -18,8 +18,10 @@ def add_data_arguments(parser, explicit_val: bool = True) -> None:
         parser.add_argument("--val", default=None, help="explicit validation set (same forms as --data)")
     parser.add_argument("--val-fraction", type=Number(float, between(0, 1, open_low=True, open_high=True)), default=0.1,
                         help="without --val: stratified fraction of --data held out for validation (default: 0.1)")
-    parser.add_argument("--split-seed", type=Number(int, SEEDS), default=0, help="seed of the validation split and subset (default: 0)")
-    parser.add_argument("--max-classes", type=Number(int, at_least(2)), default=None, help="keep only the first N classes")
+    parser.add_argument("--split-seed", type=Number(int, SEEDS), default=0,
+                        help="seed of the validation split and subset (default: 0)")
+    parser.add_argument("--max-classes", type=Number(int, at_least(2)), default=None,
+                        help="keep only the first N classes")
 
 
 EXAMPLES = """examples:

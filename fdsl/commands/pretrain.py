@@ -33,19 +33,23 @@ def add_parser(verbs) -> None:
                         help="render setting for on-the-fly data, repeatable (e.g. --render size=64 --render points=20000)")
     parser.add_argument("--instances", type=Number(int, at_least(1)), default=None,
                         help="images per category (default: all the render settings define, e.g. 1000 for fractal)")
-    parser.add_argument("--data-seed", type=Number(int, SEEDS), default=0, help="seed of the rendered images, as 'fdsl render --seed'")
-    parser.add_argument("--label-noise", type=Number(float, between(0, 1)), default=None, help="replace this fraction of labels at random")
+    parser.add_argument("--data-seed", type=Number(int, SEEDS), default=0,
+                        help="seed of the rendered images, as 'fdsl render --seed'")
+    parser.add_argument("--label-noise", type=Number(float, between(0, 1)), default=None,
+                        help="replace this fraction of labels at random")
     parser.add_argument("--render-once", action="store_true",
                         help="render the --params images once, up front, and augment them anew every epoch "
                         "(the few-images recipes: OFDB, 1p-frac)")
-    parser.add_argument("--repeat", type=Number(int, at_least(1)), default=1, help="show each image this many times per epoch, each "
+    parser.add_argument("--repeat", type=Number(int, at_least(1)), default=1,
+                        help="show each image this many times per epoch, each "
                         "time augmented anew (default: 1)")
     parser.add_argument("--task", default="classification",
                         help="classification (one category per image), multi-instance (Anderson & Farrell: "
                         "several categories per image on a random colour background, multi-label loss) or "
                         "segmentation (SegRCDB masks: --params a segrcdb catalog, --instances training images, "
                         "--heldout-per-category held-out images; or --images a folder of image/mask pairs)")
-    parser.add_argument("--objects", default="1-5", help="multi-instance: shapes per image, N or LOW-HIGH (default: 1-5)")
+    parser.add_argument("--objects", default="1-5",
+                        help="multi-instance: shapes per image, N or LOW-HIGH (default: 1-5)")
     parser.add_argument("--colourise", action="store_true",
                         help="tint each shape with a random colour on a random colour background (Anderson & Farrell)")
     parser.add_argument("--heldout-per-category", type=Number(int, at_least(1)), default=None,

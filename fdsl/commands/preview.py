@@ -20,9 +20,12 @@ def add_parser(verbs) -> None:
     parser.add_argument("source", type=Path, help="a dataset folder (fdsl render) or a catalog folder (fdsl search)")
     parser.add_argument("--out", type=output_path, required=True, help="output image (.png or .jpg)")
     parser.add_argument("--rows", type=Number(int, between(1, 1000)), default=8, help="categories shown (default: 8)")
-    parser.add_argument("--columns", type=Number(int, between(1, 1000)), default=8, help="instances per category (default: 8)")
-    parser.add_argument("--tile", type=Number(int, between(8, 4096, unit="pixels")), default=96, help="thumbnail side in pixels (default: 96)")
-    parser.add_argument("--seed", type=Number(int, SEEDS), default=0, help="instance seed when previewing a catalog (default: 0)")
+    parser.add_argument("--columns", type=Number(int, between(1, 1000)), default=8,
+                        help="instances per category (default: 8)")
+    parser.add_argument("--tile", type=Number(int, between(8, 4096, unit="pixels")), default=96,
+                        help="thumbnail side in pixels (default: 96)")
+    parser.add_argument("--seed", type=Number(int, SEEDS), default=0,
+                        help="instance seed when previewing a catalog (default: 0)")
     parser.set_defaults(run=run)
 
 

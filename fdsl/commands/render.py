@@ -17,7 +17,8 @@ from fdsl.core.checks import SEEDS, output_path
 def _common(parser) -> None:
     parser.add_argument("--params", type=Path, required=True, help="catalog folder written by 'fdsl search'")
     parser.add_argument("--out", type=output_path, required=True, help="dataset folder (created; re-run to resume)")
-    parser.add_argument("--seed", type=Number(int, SEEDS), default=0, help="seed of every instance's randomness (default: 0)")
+    parser.add_argument("--seed", type=Number(int, SEEDS), default=0,
+                        help="seed of every instance's randomness (default: 0)")
     parser.add_argument("--workers", type=Number(int, at_least(1)), default=1, help="rendering processes (default: 1)")
     parser.add_argument("--shard", default=None, help="K/N: render only shard K of N (e.g. one per machine)")
     parser.add_argument("--device", default="cpu", help="cpu (compiled CPU kernels, default), cuda / cuda:N "

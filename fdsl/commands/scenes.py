@@ -24,8 +24,10 @@ def add_parser(verbs) -> None:
                               "VoteNet's SUN RGB-D loader (docs/3d.md).", epilog=EXAMPLES)
     parser.add_argument("--params", type=Path, required=True, help="3D catalog written by 'fdsl search fractal3d'")
     parser.add_argument("--out", type=output_path, required=True, help="scene folder (created; re-run to resume)")
-    parser.add_argument("--scenes", type=Number(int, at_least(1)), default=1000, help="number of scenes (default: 1000)")
-    parser.add_argument("--seed", type=Number(int, SEEDS), default=0, help="seed of the layouts and objects (default: 0)")
+    parser.add_argument("--scenes", type=Number(int, at_least(1)), default=1000,
+                        help="number of scenes (default: 1000)")
+    parser.add_argument("--seed", type=Number(int, SEEDS), default=0,
+                        help="seed of the layouts and objects (default: 0)")
     parser.add_argument("--workers", type=Number(int, at_least(1)), default=1, help="processes (default: 1)")
     parser.add_argument("--shard", default=None, help="K/N: write only the scenes i with i %% N == K")
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default="folder",

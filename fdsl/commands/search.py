@@ -18,7 +18,8 @@ def _common(parser) -> None:
                         "segrcdb: 254, as published)")
     parser.add_argument("--seed", type=Number(int, SEEDS), default=1, help="seed of the candidate stream (default: 1)")
     parser.add_argument("--out", type=output_path, required=True, help="new folder for the catalog")
-    parser.add_argument("--workers", type=Number(int, at_least(1)), default=1, help="processes testing candidates (default: 1)")
+    parser.add_argument("--workers", type=Number(int, at_least(1)), default=1,
+                        help="processes testing candidates (default: 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout "
                         "(instead of the sentence), for scripts")

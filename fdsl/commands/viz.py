@@ -40,7 +40,8 @@ def add_parser(verbs) -> None:
                         "4 otherwise)")
     parser.add_argument("--label", action="append", dest="labels", metavar="NAME",
                         help="name of a run in the figure, once per RUN in order (default: the folder names)")
-    parser.add_argument("--max-filters", type=Number(int, at_least(1)), default=256, help="filters: show at most this many per run")
+    parser.add_argument("--max-filters", type=Number(int, at_least(1)), default=256,
+                        help="filters: show at most this many per run")
     parser.set_defaults(run=run)
 
 

@@ -49,7 +49,10 @@ class Range:
     said: str = ""  # the bounds in words where the numbers would not read ("between 0 and 2**63 - 1")
 
     def holds(self, value) -> bool:
-        # Written so that NaN fails every comparison and so fails the check.
+        # Written so that NaN fails every comparison and so fails the check; an infinite float fails too, even
+        # against an open-ended range (at_least(1) holds every finite number from 1 up, never inf).
+        if isinstance(value, float) and math.isinf(value):
+            return False
         above = value > self.low if self.open_low else value >= self.low
         below = value < self.high if self.open_high else value <= self.high
         return bool(above and below)

@@ -41,7 +41,8 @@ class SegmentationPlan:
     decoder: str = setting("fpn", "smp decoder: fpn (the cheapest on a CPU), upernet or segformer")
     image_size: int = setting(64, "input side of every stage", within=at_least(1))
     categories: int = setting(32, "SegRCDB classes and FractalDB categories", within=at_least(1))
-    segrcdb_instances: int = setting(8, "contour instances per SegRCDB image (published: 32 at 512 px)", within=at_least(1))
+    segrcdb_instances: int = setting(8, "contour instances per SegRCDB image (published: 32 at 512 px)",
+                                     within=at_least(1))
     segrcdb_mask: str = setting("m1", "SegRCDB label mask: m1 lines (published default), m2 band, m3 filled")
     pretrain_images: int = setting(1500, "images per pre-training epoch, both pre-trainings", within=at_least(1))
     pretrain_epochs: int = setting(3, "epochs of both pre-trainings", within=at_least(1))

@@ -29,7 +29,8 @@ import numpy as np
 
 from fdsl.core.errors import FdslError
 from fdsl.core.files import is_png, png_bytes
-from fdsl.core.numbers import Range, between, check_fields, finite_number  # noqa: F401 (between: re-exported to families)
+# between: re-exported, the families declare their ranges with it
+from fdsl.core.numbers import Range, between, check_fields, finite_number  # noqa: F401
 
 
 def option(default, help: str, choices=None, cli: bool = True, within: Range | None = None):

@@ -24,12 +24,14 @@ def _overrides() -> list[tuple[str, str, type, str]]:
 
 
 def add_training_arguments(parser: argparse.ArgumentParser, default_model: str | None = "resnet18") -> None:
-    parser.add_argument("--out", type=output_path, required=True, help="run folder (checkpoint, metrics.jsonl, curves.png)")
+    parser.add_argument("--out", type=output_path, required=True,
+                        help="run folder (checkpoint, metrics.jsonl, curves.png)")
     parser.add_argument("--model", default=None, help=f"any timm model name, or a small-ViT preset: "
                         f"{', '.join(PRESETS)} (default: {default_model}, or the recipe's)")
     parser.add_argument("--recipe", default=None, help=f"preset: {', '.join(sorted(RECIPES))} (default: resnet-sgd; "
                         "segmentation with --task segmentation)")
-    parser.add_argument("--seed", type=Number(int, SEEDS), default=0, help="seed of data order, augmentation and init (default: 0)")
+    parser.add_argument("--seed", type=Number(int, SEEDS), default=0,
+                        help="seed of data order, augmentation and init (default: 0)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     parser.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -37,7 +39,8 @@ def add_training_arguments(parser: argparse.ArgumentParser, default_model: str |
     parser.add_argument("--json", action="store_true", help="end with one JSON object on stdout (model, epochs, "
                         "metrics, run folder) instead of the sentence, for scripts")
     for dest, flag, kind, text in _overrides():
-        parser.add_argument(flag, dest=dest, type=kind, default=None, help=f"{text} (default: the recipe's; 'fdsl recipes NAME' prints them)")
+        parser.add_argument(flag, dest=dest, type=kind, default=None,
+                            help=f"{text} (default: the recipe's; 'fdsl recipes NAME' prints them)")
 
 
 def inherit_from_checkpoint(args, checkpoint: dict, stage: str = "finetune") -> list[str]:
