@@ -87,3 +87,13 @@ def test_learnability_only_refuses_tasks_it_cannot_measure(tiny_catalog, tmp_pat
                            "--learnability-only", "--no-learnability-check", "--quiet")
     assert_one_line_error(code, err, "--no-learnability-check")
     assert not (tmp_path / "r").exists()
+
+
+def test_progress_into_a_log_file_is_plain_lines(capsys, monkeypatch):
+    """Into a file (not a terminal) the check's progress is an occasional plain line, never \\r fragments."""
+    from fdsl.core import progress
+
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)  # a line on every step: the worst case for a log
+    learnability.measure(Blobs(4, 6, seed=0), Blobs(4, 2, seed=1), T.ToTensor(), 16, None, progress=True)
+    err = capsys.readouterr().err
+    assert "\r" not in err and "learnability" in err and err.count("\n") >= 4 * 6

@@ -26,8 +26,9 @@ def bar(total: int, desc: str, enabled: bool = True, initial: int = 0, stream=No
 class PlainProgress:
     """tqdm's update / set_postfix / close, printing one plain line at most every LOG_INTERVAL seconds."""
 
-    def __init__(self, total: int, desc: str, initial: int = 0, stream=None, interval: float = LOG_INTERVAL):
-        self.total, self.desc, self.n, self.stream, self.interval = total, desc, initial, stream, interval
+    def __init__(self, total: int, desc: str, initial: int = 0, stream=None, interval: float | None = None):
+        self.total, self.desc, self.n, self.stream = total, desc, initial, stream
+        self.interval = LOG_INTERVAL if interval is None else interval
         self.postfix, self.started = "", time.monotonic()
         self.last = self.started
 

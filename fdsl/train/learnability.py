@@ -112,16 +112,19 @@ def _random_per_category(targets: np.ndarray, per_category: int) -> np.ndarray:
 
 
 def _tensors(dataset, indices: np.ndarray, transform, progress: bool, desc: str):
-    from tqdm.auto import tqdm
+    from fdsl.core.progress import bar
 
     images, labels = [], []
-    for index in tqdm(indices, desc=desc, disable=not progress, leave=False, mininterval=5.0):
+    meter = bar(len(indices), desc, enabled=progress)  # a plain line now and then in a log file, not \r fragments
+    for index in indices:
         image, label = dataset[int(index)]
+        meter.update(1)
         if not isinstance(label, (int, np.integer)):
             raise FdslError("the learnability check measures single-label tasks; this dataset has several "
                             "labels per image (--task multi-instance)")
         images.append(transform(image))
         labels.append(int(label))
+    meter.close()
     return torch.stack(images).float(), torch.tensor(labels, dtype=torch.int64)
 
 
