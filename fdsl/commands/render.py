@@ -35,6 +35,7 @@ def _common(parser) -> None:
 
 EXAMPLES = """examples:
   fdsl render fractal --params params/ --out FractalDB-1k/ --workers 2
+  fdsl render --params params/ --out FractalDB-1k/     # the family named by the catalog's manifest
   fdsl render fractal --params params/ --out shards/ --format webdataset --shard-size 1000 --shard 0/4"""
 
 
@@ -43,6 +44,37 @@ def add_parser(verbs) -> None:
                               epilog=EXAMPLES)
     add_formula_subparsers(parser, "RenderSettings", _common)
     parser.set_defaults(run=run)
+
+
+def infer_formula(argv: list[str]) -> list[str]:
+    """``fdsl render --params CAT ...`` without a family: the catalog's manifest names it, so take it from there
+    (and say so).  A catalog without a manifest (category files gathered by hand) cannot say: one line."""
+    if len(argv) < 2 or argv[0] != "render" or not argv[1].startswith("-") or argv[1] in ("-h", "--help"):
+        return argv
+    folder = _option_value(argv, "--params")
+    if folder is None:
+        return argv  # argparse names what is missing
+    from fdsl.catalog.params import catalog_formula
+    from fdsl.core.errors import FdslError
+    from fdsl.core.notes import note
+
+    if not Path(folder).is_dir():
+        raise FdslError(f"--params {folder}: no such catalog folder")
+    formula = catalog_formula(Path(folder))
+    if formula is None:
+        raise FdslError(f"--params {folder} has no manifest.json naming its family: name it, "
+                        "e.g. 'fdsl render fractal --params ...'")
+    note(f"rendering {folder} as '{formula}', the family its manifest names")
+    return [argv[0], formula, *argv[1:]]
+
+
+def _option_value(argv: list[str], option: str) -> str | None:
+    for position, token in enumerate(argv):
+        if token == option and position + 1 < len(argv):
+            return argv[position + 1]
+        if token.startswith(option + "="):
+            return token.split("=", 1)[1]
+    return None
 
 
 def run(args) -> int:

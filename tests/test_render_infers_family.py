@@ -1,0 +1,32 @@
+"""``fdsl render --params CAT`` without a family: the catalog's manifest names it (and the run says so)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from helpers import assert_one_line_error, make_catalog, run_cli
+
+
+def _tree(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*.png"))}
+
+
+def test_the_manifest_names_the_family_and_the_images_are_the_named_runs(tmp_path, capsys):
+    catalog = make_catalog(tmp_path / "cat", seed=1, categories=2)
+    small = ("--size", "32", "--points", "2000", "--patches", "1", "--quiet")
+    code, err = run_cli(capsys, "render", "--params", str(catalog), "--out", str(tmp_path / "inferred"), *small)
+    assert code == 0 and "rendering" in err and "'fractal'" in err
+    code, _ = run_cli(capsys, "render", "fractal", "--params", str(catalog), "--out", str(tmp_path / "named"), *small)
+    assert code == 0
+    inferred = _tree(tmp_path / "inferred")
+    assert inferred and inferred == _tree(tmp_path / "named")
+
+
+def test_a_catalog_that_cannot_name_its_family_is_one_line(tmp_path, capsys):
+    (tmp_path / "bare").mkdir()
+    code, err = run_cli(capsys, "render", "--params", str(tmp_path / "bare"), "--out", str(tmp_path / "o"))
+    assert_one_line_error(code, err, "manifest", "render fractal --params")
+    code, err = run_cli(capsys, "render", "--params", str(tmp_path / "missing"), "--out", str(tmp_path / "o"))
+    assert_one_line_error(code, err, "no such catalog folder")
+    assert not (tmp_path / "o").exists()
