@@ -22,7 +22,7 @@ from fdsl.core.errors import FdslError
 SHARD_SHUFFLE = 100
 
 
-def search_catalog(formula: str, out, categories: int = 1000, seed: int = 1, workers: int = 1,
+def search_catalog(formula: str, out, categories: int = 1000, seed: int = 0, workers: int = 1,
                    progress: bool = False, **settings) -> Path:
     """Search ``categories`` categories of ``formula`` and write them as a catalog folder ``out``.
 

@@ -16,7 +16,8 @@ def _common(parser) -> None:
     parser.add_argument("--categories", type=Number(int, between(1, MAX_CATEGORIES)), default=None,
                         help=f"number of categories to find, at most {MAX_CATEGORIES:,} (default: 1000; "
                         "segrcdb: 254, as published)")
-    parser.add_argument("--seed", type=Number(int, SEEDS), default=1, help="seed of the candidate stream (default: 1)")
+    parser.add_argument("--seed", type=Number(int, SEEDS), default=0,
+                        help="seed of the candidate stream; 0 like every verb's --seed (default: 0)")
     parser.add_argument("--out", type=output_path, required=True, help="new folder for the catalog")
     parser.add_argument("--workers", type=Number(int, at_least(1)), default=1,
                         help="processes testing candidates (default: 1)")
