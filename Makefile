@@ -11,7 +11,7 @@ DEMO := demo-output
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[train,test,hf]"
+	$(PY) -m pip install --quiet -e ".[train,test,hf,tensorboard]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -189,6 +189,8 @@ def _epochs(run: Training, train_set, val_set, heldout_set, keyed, sampler, labe
             # Epochs count from 1 everywhere: the console's "epoch 3/10", model.json's epochs done, and these records.
             logs.append(folder, {"kind": "epoch", "step": run.step, "epoch": epoch + 1, **metrics})
             logs.write_csv(folder)
+            if config.tensorboard:
+                logs.write_tensorboard(folder)
             tqdm.write(f"epoch {epoch + 1}/{config.epochs}: " + logs.summary(metrics))
         save(epoch + 1, metrics)
         # Only when the accuracy curve gained a point: a matplotlib figure takes a sizeable part of a short

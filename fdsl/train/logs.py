@@ -53,6 +53,36 @@ def write_csv(folder: Path) -> Path:
     return path
 
 
+TENSORBOARD = "tensorboard"
+
+
+def write_tensorboard(folder: Path) -> Path:
+    """TensorBoard event files in RUN/tensorboard, rebuilt whole from metrics.jsonl at every epoch end: a resumed
+    run then shows one curve, not the killed run's tail twice.  Scalars: the step losses, and every number of each
+    epoch record under its split (val/top1, heldout/loss, ...), indexed by the global step."""
+    import shutil
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    out = Path(folder) / TENSORBOARD
+    shutil.rmtree(out, ignore_errors=True)
+    writer = SummaryWriter(log_dir=str(out))
+    try:
+        for record in read(folder):
+            step = int(record.get("step", 0))
+            if record.get("kind") == "step" and "loss" in record:
+                writer.add_scalar("train/loss", record["loss"], step)
+            elif record.get("kind") == "epoch":
+                for key, value in record.items():
+                    if key in ("kind", "step") or not isinstance(value, (int, float)):
+                        continue
+                    split, _, name = key.partition("_")
+                    writer.add_scalar(f"{split}/{name}" if name else key, value, step)
+    finally:
+        writer.close()
+    return out
+
+
 def summary(metrics: dict) -> str:
     """One line for an epoch's metrics: loss, then top-1 of each evaluated split."""
     parts = [f"loss {metrics['train_loss']:.3f}"]

@@ -36,6 +36,8 @@ def add_training_arguments(parser: argparse.ArgumentParser, default_model: str |
     parser.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard event files to "
+                        "OUT/tensorboard ('tensorboard --logdir OUT'); needs pip install 'fdsl[tensorboard]'")
     parser.add_argument("--json", action="store_true", help="end with one JSON object on stdout (model, epochs, "
                         "metrics, run folder) instead of the sentence, for scripts")
     for dest, flag, kind, text in _overrides():
@@ -59,9 +61,17 @@ def inherit_from_checkpoint(args, checkpoint: dict, stage: str = "finetune") -> 
 
 
 def config_from_args(args, stage: str, default_model: str = "resnet18", default_recipe: str = "resnet-sgd"):
+    if getattr(args, "tensorboard", False):
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None:  # before training, not at the first epoch's end
+            from fdsl.core.errors import FdslError
+
+            raise FdslError("--tensorboard needs the tensorboard package: pip install 'fdsl[tensorboard]'")
     args.recipe = args.recipe or default_recipe
     overrides = {dest: getattr(args, dest) for dest, _, _, _ in _overrides()}
     overrides.update(seed=args.seed, device=args.device, amp=not args.no_amp, model=args.model,
+                     tensorboard=getattr(args, "tensorboard", False),
                      label_noise=getattr(args, "label_noise", None))
     config = recipe_config(args.recipe, stage, overrides)
     if args.model is None and "model" not in RECIPES[args.recipe][stage]:

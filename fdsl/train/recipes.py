@@ -74,6 +74,7 @@ class TrainConfig:
     amp: bool = True                      # bf16 autocast on CUDA (ignored on CPU)
     channels_last: bool = True            # on CUDA
     log_every: int = 20                   # steps between JSONL loss records
+    tensorboard: bool = False             # also TensorBoard event files in RUN/tensorboard (rebuilt from metrics.jsonl)
     checkpoint_every: int = flag(0, "also checkpoint every N steps inside an epoch (0: epoch ends only)",
                                 at_least(0, why="0: epoch ends only"))
     eval_every: int = flag(1, 'epochs between evaluations (the last epoch is always evaluated)', at_least(1))

@@ -19,7 +19,8 @@ from fdsl.train import checkpoint
 from fdsl.train.model import load_weights
 
 # Settings that may change between a run and its resumption without changing its result.
-RESUMABLE_CHANGES = {"workers", "threads", "device", "log_every", "checkpoint_every", "eval_every"}
+RESUMABLE_CHANGES = {"workers", "threads", "device", "log_every", "checkpoint_every", "eval_every",
+                     "tensorboard"}
 # Sidecar entries that identify the run beside its settings.
 IDENTITY = ("stage", "model", "model_kwargs", "classes", "data", "init", "parent", "freeze", "label_noise")
 
