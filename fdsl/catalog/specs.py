@@ -83,6 +83,15 @@ class Device:
 
     @classmethod
     def parse(cls, text: str) -> "Device":
+        if text == "auto":  # as the training verbs' --device auto: CUDA when torch sees one
+            import importlib.util
+
+            from fdsl.core.notes import note
+
+            cuda = importlib.util.find_spec("torch") is not None and __import__("torch").cuda.is_available()
+            # Said, since the two renderers' images differ: a folder records which one drew it.
+            note("--device auto: rendering on " + ("cuda (the torch renderer)" if cuda else "the cpu kernels"))
+            return cls("torch", "cuda") if cuda else cls()
         if text == "cpu":
             return cls()
         name = "cpu" if text == "torch-cpu" else text

@@ -22,7 +22,8 @@ def _common(parser) -> None:
     parser.add_argument("--workers", type=Number(int, at_least(1)), default=1, help="rendering processes (default: 1)")
     parser.add_argument("--shard", default=None, help="K/N: render only shard K of N (e.g. one per machine)")
     parser.add_argument("--device", default="cpu", help="cpu (compiled CPU kernels, default), cuda / cuda:N "
-                        "(batched torch renderer; PNGs still encoded by the CPU workers) or torch-cpu")
+                        "(batched torch renderer; PNGs still encoded by the CPU workers), auto (cuda when torch sees "
+                        "one, else cpu) or torch-cpu (the torch renderer on the CPU, for tests)")
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default="folder",
                         help="folder: an ImageFolder tree of image files (default); webdataset: OUT/NNNNNN.tar "
                         "shards of .png + .cls samples, for streaming loaders")

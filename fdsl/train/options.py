@@ -32,7 +32,8 @@ def add_training_arguments(parser: argparse.ArgumentParser, default_model: str |
                         "segmentation with --task segmentation)")
     parser.add_argument("--seed", type=Number(int, SEEDS), default=0,
                         help="seed of data order, augmentation and init (default: 0)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda "
+                        "or cuda:N, as every verb's --device (default: auto)")
     parser.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

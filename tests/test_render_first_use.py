@@ -1,8 +1,10 @@
-"""``fdsl render --params CAT`` without a family: the catalog's manifest names it (and the run says so)."""
+"""Rendering as a new user types it: the family from the catalog, --device auto as the training verbs mean it."""
 
 from __future__ import annotations
 
 import hashlib
+
+import pytest
 
 from helpers import assert_one_line_error, make_catalog, run_cli
 
@@ -30,3 +32,17 @@ def test_a_catalog_that_cannot_name_its_family_is_one_line(tmp_path, capsys):
     code, err = run_cli(capsys, "render", "--params", str(tmp_path / "missing"), "--out", str(tmp_path / "o"))
     assert_one_line_error(code, err, "no such catalog folder")
     assert not (tmp_path / "o").exists()
+
+
+def test_device_auto_without_a_gpu_is_the_cpu_kernels_and_says_so(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: --device auto renders on it")
+    catalog = make_catalog(tmp_path / "cat", seed=1, categories=2)
+    small = ("--size", "32", "--points", "2000", "--patches", "1", "--quiet")
+    code, err = run_cli(capsys, "render", "fractal", "--params", str(catalog), "--out", str(tmp_path / "auto"),
+                        "--device", "auto", *small)
+    assert code == 0 and "--device auto: rendering on the cpu kernels" in err
+    code, _ = run_cli(capsys, "render", "fractal", "--params", str(catalog), "--out", str(tmp_path / "cpu"), *small)
+    assert code == 0 and _tree(tmp_path / "auto") == _tree(tmp_path / "cpu")
