@@ -35,6 +35,15 @@ def _help(field) -> str:
     return f"{field.metadata['help']} (default: {default})".replace("%", "%%")
 
 
+def _add_plan_options(parser, plan) -> None:
+    """One option per setting of an experiment plan, its type, range and help from the setting."""
+    for field in dataclasses.fields(plan):
+        # A true/false setting is also a bare flag (--colourise alone means true), as in 'fdsl pretrain'.
+        flag = {"nargs": "?", "const": True} if isinstance(field.default, bool) else {}
+        parser.add_argument(f"--{field.name.replace('_', '-')}", type=_flag_type(field), default=None,
+                            metavar=type(field.default).__name__.upper(), help=_help(field), **flag)
+
+
 EXAMPLES = """examples:
   fdsl experiment digits-demo --out runs/demo
   fdsl experiment reproduce --out runs/reproduce --data cifar10
@@ -60,9 +69,7 @@ def add_parser(verbs) -> None:
     reproduce.add_argument("--shared", type=Path, default=None,
                            help=f"folder of the real data (default: ${ENVIRONMENT_VARIABLE}, else ../shared/data "
                            "beside the repository)")
-    for field in dataclasses.fields(Plan):
-        reproduce.add_argument(f"--{field.name.replace('_', '-')}", type=_flag_type(field), default=None,
-                               metavar=type(field.default).__name__.upper(), help=_help(field))
+    _add_plan_options(reproduce, Plan)
     demo = kinds.add_parser("digits-demo", help="a 3-minute demo: formula pre-training vs scratch on sklearn digits",
                             description="The reproduce experiment shrunk to sklearn's 8x8 digits (bundled, no "
                             "download): Perlin pre-training of a tiny ViT vs the same model from scratch, 3 seeds.",
@@ -76,9 +83,7 @@ def add_parser(verbs) -> None:
                               help=f"folder of the real data (default: ${ENVIRONMENT_VARIABLE}, else ../shared/data)")
     from fdsl.experiments.segmentation import SegmentationPlan
 
-    for field in dataclasses.fields(SegmentationPlan):
-        segmentation.add_argument(f"--{field.name.replace('_', '-')}", type=_flag_type(field), default=None,
-                                  metavar=type(field.default).__name__.upper(), help=_help(field))
+    _add_plan_options(segmentation, SegmentationPlan)
     for sub in (reproduce, demo, segmentation):
         sub.add_argument("--out", type=output_path, required=True, help="experiment folder (re-run to resume)")
         sub.add_argument("--quiet", action="store_true", help="no progress bars")
