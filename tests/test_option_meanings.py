@@ -36,3 +36,17 @@ def test_true_false_settings_are_also_bare_flags():
     assert parse([*base, "--colourise"]).colourise is True  # as 'fdsl pretrain --colourise'
     assert parse([*base, "--colourise", "false"]).colourise is False
     assert parse(base).colourise is None  # not given: the plan's default
+
+
+def test_a_dataset_smaller_than_the_batch_trains_in_whole_batches_and_says_so(tmp_path, capsys):
+    import json
+
+    from helpers import run_cli
+
+    out = tmp_path / "run"
+    code, err = run_cli(capsys, "finetune", "--scratch", "--model", "resnet10t", "--data", "sklearn-digits",
+                        "--train-images", "20", "--image-size", "16", "--epochs", "1", "--out", str(out), "--quiet")
+    assert code == 0, err
+    assert "--batch-size 256 is larger than the 20 training images" in err and "batches of 20" in err
+    assert json.loads((out / "model.json").read_text())["config"]["batch_size"] == 20
+    assert "for 1 epoch:" in run_cli.stdout  # not "1 epochs"

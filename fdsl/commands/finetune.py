@@ -9,6 +9,7 @@ from fdsl.core.checks import SEEDS
 from fdsl.commands.results import json_alone_on_stdout, say_result
 from fdsl.commands.segmentation_options import add_segmentation_arguments, segmentation_summary, task_from_args
 from fdsl.train.options import add_training_arguments, config_from_args, inherit_from_checkpoint
+from fdsl.core.notes import plural
 
 
 def add_data_arguments(parser, explicit_val: bool = True) -> None:
@@ -83,7 +84,7 @@ def run(args) -> int:
     metrics = meta.get("metrics", {})
     if not is_main_process():
         return 0
-    say_result(args, meta, f"fine-tuned {meta['model']} ({meta['init']}) for {meta['epoch']} epochs: validation "
+    say_result(args, meta, f"fine-tuned {meta['model']} ({meta['init']}) for {plural(meta['epoch'], 'epoch')}: validation "
                f"top-1 {metrics.get('val_top1', float('nan')):.2f}%, top-5 {metrics.get('val_top5', float('nan')):.2f}% "
                f"-> {args.out}")
     return 0

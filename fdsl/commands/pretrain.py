@@ -10,7 +10,7 @@ from fdsl.core.checks import SEEDS
 from fdsl.commands.ignored import refuse_ignored, remember_defaults
 from fdsl.commands.results import json_alone_on_stdout, say_result
 from fdsl.core.errors import FdslError
-from fdsl.core.notes import warn
+from fdsl.core.notes import plural, warn
 from fdsl.commands.segmentation_options import add_segmentation_arguments, segmentation_summary, task_from_args
 from fdsl.train.options import add_training_arguments, config_from_args, parse_key_values
 
@@ -100,8 +100,8 @@ def run(args) -> int:
     metrics = meta.get("metrics", {})
     if not is_main_process() or args.learnability_only:
         return 0
-    say_result(args, meta, f"pre-trained {meta['model']} on {len(meta['classes'])} categories for {meta['epoch']} "
-               f"epochs: top-1 {metrics.get('heldout_top1', float('nan')):.2f}% on unseen formula images "
+    say_result(args, meta, f"pre-trained {meta['model']} on {len(meta['classes'])} categories for "
+               f"{plural(meta['epoch'], 'epoch')}: top-1 {metrics.get('heldout_top1', float('nan')):.2f}% on unseen formula images "
                f"({metrics.get('fit_top1', float('nan')):.2f}% on training images) -> {args.out}")
     for line in meta.get("diagnosis", []):  # said during training already, unless this run was resumed complete
         warn(line)

@@ -24,3 +24,8 @@ def note(message: str, kind: str = "note") -> None:
 
 def warn(message: str) -> None:
     note(message, "warning")
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 epoch', '3 epochs': a count in a sentence to the user."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -10,6 +10,7 @@ formula images it never trained on and warns when that accuracy stays near chanc
 from __future__ import annotations
 
 from fdsl.train.learnability import verdict as learnability_verdict
+from fdsl.core.notes import plural
 
 # After this many epochs (or at the end of a shorter run) a task still near chance is not being learned.
 PATIENCE_EPOCHS = 4
@@ -32,7 +33,7 @@ def pretraining(heldout_top1: float | None, epochs_done: int, epochs: int, num_c
         return None
     chance = 100.0 / num_classes
     if heldout_top1 < not_learned_threshold(num_classes):
-        return (f"pre-training accuracy {heldout_top1:.1f} % on unseen formula images after {epochs_done} epochs "
+        return (f"pre-training accuracy {heldout_top1:.1f} % on unseen formula images after {plural(epochs_done, 'epoch')} "
                 f"(chance {chance:.1f} %): the task is too hard for this budget; transfer is likely negative"
                 + ("; " + learnability_verdict(learnability, not_learned_threshold(num_classes)) if learnability
                    else " (try fewer categories, more epochs, a larger render or the multi-instance task)"))

@@ -11,6 +11,7 @@ uninterrupted run would have taken.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from tqdm import tqdm
 
 from fdsl.data.formula import EpochSampler, Keyed
 from fdsl.core.errors import FdslError
-from fdsl.core.notes import note, warn
+from fdsl.core.notes import note, plural, warn
 from fdsl.train import checkpoint, diagnose, hub_config, logs, resume as resuming
 from fdsl.train.context import Context, loader
 from fdsl.train.loop import Training, train_one_epoch, validate
@@ -62,10 +63,16 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
     keyed = Keyed(train_set, seed=config.seed, targets=labels if config.label_noise else None,
                   transforms=task.train_transforms(config))
     sampler = EpochSampler(len(train_set), config.seed, shuffle=True, rank=ctx.rank, world=ctx.world)
+    if config.batch_size > len(sampler) > 0:
+        # A small dataset trains in whole-dataset batches rather than being refused (the recipes' 256 fits
+        # ImageNet-sized data, not 20 images); said, since the recipe's or the user's value is not what runs.
+        if ctx.main:
+            note(f"--batch-size {config.batch_size} is larger than the {len(sampler)} training images of each of "
+                 f"{ctx.world} process(es): training with batches of {len(sampler)}")
+        config = dataclasses.replace(config, batch_size=len(sampler))
     steps_per_epoch = len(sampler) // config.batch_size
     if steps_per_epoch == 0:
-        raise FdslError(f"--batch-size {config.batch_size} is larger than the {len(sampler)} training images "
-                        f"of each of {ctx.world} process(es); lower --batch-size")
+        raise FdslError("no training images for this process: give more data or fewer processes")
     run = _build(model, train_set, config, ctx, num_classes, steps_per_epoch, task)
     sidecar = dict(meta, config=config.to_dict(), epochs=config.epochs, steps_per_epoch=steps_per_epoch,
                    environment=ctx.environment())
@@ -86,7 +93,7 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
                 sidecar.update(metrics=saved.get("metrics", {}), diagnosis=saved.get("diagnosis", []))
                 if run.step >= steps_per_epoch * config.epochs:
                     if ctx.main:
-                        tqdm.write(f"{folder}: the run is already complete ({config.epochs} epochs); nothing to do")
+                        tqdm.write(f"{folder}: the run is already complete ({plural(config.epochs, 'epoch')}); nothing to do")
                     return saved
         elif (folder / checkpoint.SIDECAR).exists() or checkpoint.latest(folder) is not None:
             raise FdslError(f"{folder} already holds a training run; add --resume to continue it or choose a new "
