@@ -50,3 +50,29 @@ def test_a_dataset_smaller_than_the_batch_trains_in_whole_batches_and_says_so(tm
     assert "--batch-size 256 is larger than the 20 training images" in err and "batches of 20" in err
     assert json.loads((out / "model.json").read_text())["config"]["batch_size"] == 20
     assert "for 1 epoch:" in run_cli.stdout  # not "1 epochs"
+
+
+def test_a_finished_stage_from_before_a_new_setting_is_still_that_stage(tmp_path):
+    """An experiment folder trained before a setting existed (here: --tensorboard) is resumed, not refused as
+    "trained with other settings"; a setting that really changed is still refused."""
+    import dataclasses
+    import json
+
+    import pytest
+
+    from fdsl.core.errors import FdslError
+    from fdsl.experiments.plan import run_stage
+    from fdsl.train import checkpoint
+    from fdsl.train.recipes import TrainConfig
+
+    config = TrainConfig()
+    old = config.to_dict()
+    del old["tensorboard"]
+    folder = tmp_path / "stage"
+    folder.mkdir()
+    (folder / checkpoint.SIDECAR).write_text(json.dumps({"format": checkpoint.FORMAT, "complete": True, "model": "m",
+                                                         "classes": ["a"], "model_kwargs": {}, "config": old}))
+    never = lambda resume: pytest.fail("a finished stage was trained again")  # noqa: E731
+    assert run_stage(folder, config, never)["complete"]
+    with pytest.raises(FdslError, match=r"trained with other settings \(lr\)"):
+        run_stage(folder, dataclasses.replace(config, lr=0.5), never)

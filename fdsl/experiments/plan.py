@@ -43,9 +43,14 @@ def run_stage(folder: Path, config, start) -> dict:
     except FdslError:
         pass
     if meta and meta.get("complete"):
+        from fdsl.train.resume import RESUMABLE_CHANGES
+
         wanted = json.loads(json.dumps(config.to_dict()))
-        changed = [k for k, v in wanted.items() if k not in ("workers", "threads", "eval_every", "model")
-                   and meta["config"].get(k) != v]
+        # A setting newer than the folder's run is taken at its default there (a new logging option does not
+        # make every finished stage "trained otherwise").
+        defaults = json.loads(json.dumps(type(config)().to_dict()))
+        changed = [k for k, v in wanted.items() if k not in RESUMABLE_CHANGES | {"model"}
+                   and meta["config"].get(k, defaults.get(k)) != v]
         if changed:
             raise FdslError(f"{folder} was trained with other settings ({', '.join(changed)}); use another --out")
         return meta

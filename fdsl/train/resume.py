@@ -45,8 +45,11 @@ def restore(folder: Path, run, config, sidecar: dict, main: bool) -> dict | None
 
 
 def check_same_run(saved: dict, saved_config: dict, config: dict, sidecar: dict) -> None:
+    from fdsl.train.recipes import TrainConfig
+
+    defaults = TrainConfig().to_dict()  # a setting newer than the saved run: that run had its default
     for key, value in config.items():
-        old = _plain(saved_config.get(key))
+        old = _plain(saved_config.get(key, defaults.get(key)))
         if key not in RESUMABLE_CHANGES and old != _plain(value):
             flag = "--" + key.replace("_", "-")
             hint = " (the schedule was fixed by it: fine-tune from this run into a new --out to train longer)" \
