@@ -21,6 +21,7 @@ from pathlib import Path
 from fdsl.catalog.params import ensure_writable_folder, read_manifest
 from fdsl.core.errors import FdslError
 from fdsl.core.checks import SEEDS
+from fdsl.core.files import atomic_write_bytes
 from fdsl.core.numbers import at_least, check_fields, positive
 from fdsl.experiments.plan import parse_seeds, run_stage, setting, spread, verdict
 from fdsl.train.recipes import recipe_config
@@ -339,7 +340,10 @@ def finish(prepared: Prepared, outcomes: dict) -> dict:
               "seconds": {**previous.get("seconds", {}), **timings},
               "pretrain": pre_meta.get("metrics"), "pretrain_diagnosis": pre_meta.get("diagnosis", []),
               "pretrain_classes": len(pre_meta["classes"]), "pretrain_learnability": pre_meta.get("learnability")}
-    (out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    # Atomic: the next run reads it back (a kill inside a plain write left a truncated file it could not parse).
+    for stale in out.glob(".results.json.*.part"):  # a killed run's temporary
+        stale.unlink(missing_ok=True)
+    atomic_write_bytes(out / "results.json", (json.dumps(report, indent=2) + "\n").encode())
     return report
 
 

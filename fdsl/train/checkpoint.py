@@ -5,10 +5,11 @@ A run folder holds ``model.safetensors`` (a plain timm state dict) and ``model.j
 what users load.  Resuming uses ``checkpoints/step-NNNNNNNNN/`` folders, each holding the
 three files of one step.  A save writes the three files into a hidden temporary folder,
 fsyncs them, renames the folder to its final name (the moment the checkpoint becomes
-complete), updates the ``checkpoints/LATEST`` pointer, publishes the weights and sidecar
-at the top of the run folder, and only then deletes the older checkpoint.  A kill at any
-moment therefore leaves at least one complete checkpoint (or none yet), and ``--resume``
-takes the newest complete one.  Loading a pre-trained model needs only timm and safetensors::
+complete), updates the ``checkpoints/LATEST`` pointer, deletes the older checkpoint, and
+publishes the weights and sidecar at the top of the run folder.  A kill at any moment
+therefore leaves at least one complete checkpoint (or none yet), and ``--resume`` takes the
+newest complete one (of a complete run, it finishes what the last save left undone).
+Loading a pre-trained model needs only timm and safetensors::
 
     model = timm.create_model(meta["model"], num_classes=len(meta["classes"]), **meta["model_kwargs"])
     model.load_state_dict(safetensors.torch.load_file("run/model.safetensors"))
@@ -23,12 +24,13 @@ import io
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import torch
 
 from fdsl.core.errors import FdslError
-from fdsl.core.files import atomic_write_bytes, sync_folder
+from fdsl.core.files import PART_SUFFIX, atomic_write_bytes, sync_folder
 from fdsl.train import hub_config
 
 WEIGHTS, SIDECAR, STATE = "model.safetensors", "model.json", "state.pt"
@@ -61,7 +63,7 @@ def save(folder: Path, weights: dict, meta: dict, state: dict) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save(_canonical(state), buffer)
     _write_synced(staging / WEIGHTS, weights_bytes(weights, hub_config.safetensors_metadata(meta)))
     _write_synced(staging / STATE, buffer.getvalue())
     _write_synced(staging / SIDECAR, _json_bytes(meta))
@@ -74,23 +76,48 @@ def save(folder: Path, weights: dict, meta: dict, state: dict) -> Path:
         shutil.rmtree(final)
     os.replace(staging, final)
     sync_folder(root)
-    atomic_write_bytes(root / LATEST, name.encode(), durable=True)
-    _publish(folder, final)
-    for old in root.iterdir():
-        if old.name != name and old.name != LATEST and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)  # older checkpoints and temporaries of killed saves
+    settle(folder, final)
     return final
+
+
+def settle(folder: Path, final: Path) -> None:
+    """Everything a save does once checkpoint ``final`` is complete: the pointer, the older checkpoints deleted, the
+    weights and sidecar published.  Run again on resuming a complete run, since a kill may have landed in between;
+    the sidecar is published last, so a run whose model.json says complete has nothing left to do."""
+    root = Path(folder) / CHECKPOINTS
+    atomic_write_bytes(root / LATEST, final.name.encode(), durable=True)
+    for old in root.iterdir():
+        if old.name != final.name and old.name != LATEST and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)  # older checkpoints and temporaries of killed saves
+    _publish(folder, final)
+
+
+def _canonical(value):
+    """``value`` with every string interned and every container rebuilt, so that torch.save writes the same bytes
+    for equal states: pickle writes a string it has met before as a reference to it, by object identity, and a
+    resumed run's optimizer state (unpickled from a checkpoint) holds other string objects than a fresh run's, so
+    equal states of a resumed and an uninterrupted run gave different state.pt files."""
+    if type(value) is str:
+        return sys.intern(value)
+    if type(value) is dict:
+        return {_canonical(key): _canonical(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_canonical(item) for item in value)
+    return value
 
 
 def _publish(folder: Path, checkpoint: Path) -> None:
     """The weights and sidecar at the top of the run folder: a hard link (no second copy) renamed into place."""
+    # Temporaries of a publish that a kill interrupted (one training process per run folder: none is in use).
+    for stale in [*folder.glob(f".{WEIGHTS}.*.tmp"), *folder.glob(f".*{PART_SUFFIX}")]:
+        stale.unlink(missing_ok=True)
     link = folder / f".{WEIGHTS}.{os.getpid()}.tmp"
-    link.unlink(missing_ok=True)
     try:
         os.link(checkpoint / WEIGHTS, link)
     except OSError:  # a filesystem without hard links
         shutil.copyfile(checkpoint / WEIGHTS, link)
     os.replace(link, folder / WEIGHTS)
+    link.unlink(missing_ok=True)  # still there when the weights were already this file (rename then does nothing)
     if (checkpoint / hub_config.CONFIG).is_file():
         atomic_write_bytes(folder / hub_config.CONFIG, (checkpoint / hub_config.CONFIG).read_bytes(), durable=True)
     atomic_write_bytes(folder / SIDECAR, (checkpoint / SIDECAR).read_bytes(), durable=True)

@@ -90,9 +90,16 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
         if resume:
             saved = resuming.restore(folder, run, config, sidecar, ctx.main)
             if saved is not None:
-                sidecar.update(metrics=saved.get("metrics", {}), diagnosis=saved.get("diagnosis", []))
+                # The saved sidecar's progress entries, in its key order: model.json then has the uninterrupted
+                # run's bytes (a fresh sidecar gains them at the first save, "diagnosis" at the first warning).
+                sidecar.update({key: saved[key] for key in ("epoch", "global_step", "metrics", "complete",
+                                                             "diagnosis") if key in saved})
+                ordered = [key for key in saved if key in sidecar] + [key for key in sidecar if key not in saved]
+                for key in ordered:
+                    sidecar[key] = sidecar.pop(key)
                 if run.step >= steps_per_epoch * config.epochs:
                     if ctx.main:
+                        checkpoint.settle(folder, checkpoint.latest(folder))  # a kill inside the last save
                         tqdm.write(f"{folder}: the run is already complete ({plural(config.epochs, 'epoch')}); nothing to do")
                     return saved
         elif (folder / checkpoint.SIDECAR).exists() or checkpoint.latest(folder) is not None:
@@ -199,12 +206,13 @@ def _epochs(run: Training, train_set, val_set, heldout_set, keyed, sampler, labe
             if config.tensorboard:
                 logs.write_tensorboard(folder)
             tqdm.write(f"epoch {epoch + 1}/{config.epochs}: " + logs.summary(metrics))
-        save(epoch + 1, metrics)
         # Only when the accuracy curve gained a point: a matplotlib figure takes a sizeable part of a short
         # fine-tuning epoch (the demo's runs have 7 steps an epoch), and between evaluations nothing new is drawn.
+        # Before the save: a kill before the save completes redoes this epoch, the curves included.
         if ctx.main and evaluated:
             logs.plot({folder.name: folder}, folder / logs.CURVES,
                       title=f"{sidecar['model']} ({sidecar.get('stage', '')})")
+        save(epoch + 1, metrics)
         if stop_after_steps is not None and run.step >= stop_after_steps:
             return sidecar
     return sidecar

@@ -246,8 +246,12 @@ def _write_locked(job: Job, out: Path, progress: bool) -> Report:
                 "environment": environment()}
     if not survey.tasks:
         report.manifest = out / shard.manifest_name()
-        if not report.manifest.exists():
+        # A kill may have landed after the last file: before the complete manifest (written now, the warnings
+        # folded in) or after it, before its warning sidecars were removed (removed now).
+        if not (read_manifest(out, shard.manifest_name()) or {}).get("complete"):
             report.manifest = _finish(out, shard, manifest, report, 0.0)
+        for sidecar in _sidecars(out, shard):
+            sidecar.unlink(missing_ok=True)
         return report
     write_manifest(out, manifest, shard.manifest_name())
 
@@ -276,7 +280,7 @@ def _finish(out: Path, shard: Shard, manifest: dict, report: Report, seconds: fl
     one run), with the shard's warnings folded in; their sidecars go once it is written.  How long this run took
     and what it wrote are the report's (printed), not the dataset's."""
     report.seconds = seconds
-    sidecars = [p for p in sorted(out.glob(f"{WARNING_PREFIX}*.json")) if _warning_unit(p) % shard.count == shard.index]
+    sidecars = _sidecars(out, shard)
     report.warnings = [json.loads(p.read_text()) for p in sidecars]
     kinds: dict[str, int] = {}
     for note in report.warnings:
@@ -288,6 +292,11 @@ def _finish(out: Path, shard: Shard, manifest: dict, report: Report, seconds: fl
     for sidecar in sidecars:
         sidecar.unlink(missing_ok=True)
     return path
+
+
+def _sidecars(out: Path, shard: Shard) -> list[Path]:
+    """The shard's warning sidecars (one per unit that had a warning), waiting to be folded into its manifest."""
+    return [p for p in sorted(out.glob(f"{WARNING_PREFIX}*.json")) if _warning_unit(p) % shard.count == shard.index]
 
 
 def _warning_unit(path: Path) -> int:
