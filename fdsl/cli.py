@@ -81,6 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fdsl: error: this command needs the training extras ({exc.name} is not installed): "
               "pip install 'fdsl[train]'", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of stdout went away (fdsl ... | head): no traceback; later writes go nowhere, and what was
+        # written so far is complete files, so the same command resumes.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("fdsl: stopped: its output pipe was closed; run the same command again to resume", file=sys.stderr)
+        return 141  # 128 + SIGPIPE, as a shell reports a command its pipe stopped
     except KeyboardInterrupt:
         print("fdsl: interrupted; run the same command again to resume", file=sys.stderr)
         return 130

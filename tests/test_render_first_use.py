@@ -46,3 +46,18 @@ def test_device_auto_without_a_gpu_is_the_cpu_kernels_and_says_so(tmp_path, caps
     assert code == 0 and "--device auto: rendering on the cpu kernels" in err
     code, _ = run_cli(capsys, "render", "fractal", "--params", str(catalog), "--out", str(tmp_path / "cpu"), *small)
     assert code == 0 and _tree(tmp_path / "auto") == _tree(tmp_path / "cpu")
+
+
+def test_a_closed_output_pipe_is_one_line_not_a_traceback(tmp_path):
+    """``fdsl render ... | head``: the reader goes away before the result line; one line on stderr, exit 141."""
+    import subprocess
+    import sys
+
+    catalog = make_catalog(tmp_path / "cat", seed=1, categories=2)
+    command = (f"'{sys.executable}' -m fdsl render fractal --params '{catalog}' --out '{tmp_path / 'out'}' "
+               "--size 32 --points 2000 --patches 1 --quiet --json | head -c 0; exit ${PIPESTATUS[0]}")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 141 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines() == ["fdsl: stopped: its output pipe was closed; run the same command "
+                                                "again to resume"]
+    assert _tree(tmp_path / "out")  # the images were written before the result line
