@@ -39,6 +39,9 @@ def test_device_auto_without_a_gpu_is_the_cpu_kernels_and_says_so(tmp_path, caps
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU: --device auto renders on it")
+    from fdsl.core import notes
+
+    notes._said.discard("fdsl: note: --device auto: rendering on the cpu kernels")  # said once per process
     catalog = make_catalog(tmp_path / "cat", seed=1, categories=2)
     small = ("--size", "32", "--points", "2000", "--patches", "1", "--quiet")
     code, err = run_cli(capsys, "render", "fractal", "--params", str(catalog), "--out", str(tmp_path / "auto"),
