@@ -26,6 +26,17 @@ def make_catalog(out: Path, seed: int, categories: int, **search) -> Path:
     return out
 
 
+def make_segrcdb_catalog(out: Path, seed: int = 1, categories: int = 3) -> Path:
+    """A small SegRCDB catalog at the family's default search settings."""
+    from fdsl.formulas import create_formula
+    from fdsl.catalog.search import search_categories, write_catalog
+
+    settings = create_formula("segrcdb").SearchSettings()
+    result = search_categories("segrcdb", settings, seed=seed, categories=categories, progress=False)
+    write_catalog("segrcdb", settings, seed, result, out)
+    return out
+
+
 def run_cli(capsys, *argv):
     """(exit code, stderr stripped); stdout is kept in run_cli.stdout."""
     code = main([str(a) for a in argv])

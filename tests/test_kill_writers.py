@@ -260,17 +260,12 @@ def test_a_killed_search_run_again_gives_the_same_catalog(tmp_path):
 
 @pytest.fixture(scope="module")
 def catalogs(tmp_path_factory):
-    from fdsl.catalog.search import search_categories, write_catalog
-    from fdsl.formulas import create_formula
-    from helpers import make_catalog
+    from helpers import make_catalog, make_segrcdb_catalog
     from helpers3d import make_catalog3d
 
     root = tmp_path_factory.mktemp("kill-catalogs")
-    settings = create_formula("segrcdb").SearchSettings()
-    write_catalog("segrcdb", settings, 1, search_categories("segrcdb", settings, seed=1, categories=3,
-                                                            progress=False), root / "segrcdb")
     return {"fractal": make_catalog(root / "fractal", seed=3, categories=3, points=2000, size=64, fill_rate=0.1),
-            "segrcdb": root / "segrcdb", "3d": make_catalog3d(root / "3d")}
+            "segrcdb": make_segrcdb_catalog(root / "segrcdb"), "3d": make_catalog3d(root / "3d")}
 
 
 SCENES = ["--scenes", "40", "--objects", "3", "--extra-objects", "1", "--room", "6", "--object-points", "3000",

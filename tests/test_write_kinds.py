@@ -11,10 +11,8 @@ import tarfile
 import pytest
 
 import fdsl
-from fdsl.catalog.search import search_categories, write_catalog
-from fdsl.formulas import create_formula
 from fdsl.write.status import dataset_status, describe
-from helpers import assert_one_line_error, make_catalog, run_cli
+from helpers import assert_one_line_error, make_catalog, make_segrcdb_catalog, run_cli
 from helpers3d import kill_9_when, make_catalog3d
 
 # Each kind: (the API's formula name, tiny settings as strings, samples in the dataset)
@@ -29,11 +27,8 @@ KINDS = {
 @pytest.fixture(scope="module")
 def catalogs(tmp_path_factory):
     root = tmp_path_factory.mktemp("kinds")
-    settings = create_formula("segrcdb").SearchSettings()
-    write_catalog("segrcdb", settings, 1, search_categories("segrcdb", settings, seed=1, categories=3,
-                                                            progress=False), root / "seg")
     return {"images": make_catalog(root / "fractal", seed=3, categories=3, points=2000, size=64, fill_rate=0.1),
-            "pairs": root / "seg", "scenes": make_catalog3d(root / "c3d")}
+            "pairs": make_segrcdb_catalog(root / "seg"), "scenes": make_catalog3d(root / "c3d")}
 
 
 def _render(kind, catalogs, out, **options):
