@@ -84,11 +84,13 @@ class Device:
     @classmethod
     def parse(cls, text: str) -> "Device":
         if text == "auto":  # as the training verbs' --device auto: CUDA when torch sees one
-            import importlib.util
-
             from fdsl.core.notes import note
 
-            cuda = importlib.util.find_spec("torch") is not None and __import__("torch").cuda.is_available()
+            try:
+                import torch
+                cuda = torch.cuda.is_available()
+            except ModuleNotFoundError:  # the render-only install has no torch: the cpu kernels
+                cuda = False
             # Said, since the two renderers' images differ: a folder records which one drew it.
             note("--device auto: rendering on " + ("cuda (the torch renderer)" if cuda else "the cpu kernels"))
             return cls("torch", "cuda") if cuda else cls()

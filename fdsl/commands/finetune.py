@@ -84,7 +84,8 @@ def run(args) -> int:
     metrics = meta.get("metrics", {})
     if not is_main_process():
         return 0
-    say_result(args, meta, f"fine-tuned {meta['model']} ({meta['init']}) for {plural(meta['epoch'], 'epoch')}: validation "
+    epochs = plural(meta['epoch'], 'epoch')
+    say_result(args, meta, f"fine-tuned {meta['model']} ({meta['init']}) for {epochs}: validation "
                f"top-1 {metrics.get('val_top1', float('nan')):.2f}%, top-5 {metrics.get('val_top5', float('nan')):.2f}% "
                f"-> {args.out}")
     return 0

@@ -101,7 +101,8 @@ def run(args) -> int:
     if not is_main_process() or args.learnability_only:
         return 0
     say_result(args, meta, f"pre-trained {meta['model']} on {len(meta['classes'])} categories for "
-               f"{plural(meta['epoch'], 'epoch')}: top-1 {metrics.get('heldout_top1', float('nan')):.2f}% on unseen formula images "
+               f"{plural(meta['epoch'], 'epoch')}: top-1 {metrics.get('heldout_top1', float('nan')):.2f}% on unseen "
+               f"formula images "
                f"({metrics.get('fit_top1', float('nan')):.2f}% on training images) -> {args.out}")
     for line in meta.get("diagnosis", []):  # said during training already, unless this run was resumed complete
         warn(line)

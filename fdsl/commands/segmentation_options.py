@@ -25,5 +25,6 @@ def segmentation_summary(meta: dict, verb: str, detail: str, split: str, split_n
     """The one line a segmentation run ends with: what was trained, and its mIoU and pixel accuracy on a split."""
     metrics = meta.get("metrics", {})
     miou, pixel = (metrics.get(f"{split}_{name}", float("nan")) for name in ("miou", "pixel_acc"))
-    return (f"{verb} {meta['model']} on {meta['model_kwargs']['encoder_name']} ({detail}) for {plural(meta['epoch'], 'epoch')}: "
+    return (f"{verb} {meta['model']} on {meta['model_kwargs']['encoder_name']} ({detail}) for "
+            f"{plural(meta['epoch'], 'epoch')}: "
             f"{split_name} mIoU {miou:.2f}%, pixel accuracy {pixel:.2f}% -> {out}")

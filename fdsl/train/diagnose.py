@@ -33,7 +33,8 @@ def pretraining(heldout_top1: float | None, epochs_done: int, epochs: int, num_c
         return None
     chance = 100.0 / num_classes
     if heldout_top1 < not_learned_threshold(num_classes):
-        return (f"pre-training accuracy {heldout_top1:.1f} % on unseen formula images after {plural(epochs_done, 'epoch')} "
+        return (f"pre-training accuracy {heldout_top1:.1f} % on unseen formula images after "
+                f"{plural(epochs_done, 'epoch')} "
                 f"(chance {chance:.1f} %): the task is too hard for this budget; transfer is likely negative"
                 + ("; " + learnability_verdict(learnability, not_learned_threshold(num_classes)) if learnability
                    else " (try fewer categories, more epochs, a larger render or the multi-instance task)"))

@@ -68,7 +68,8 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
         # ImageNet-sized data, not 20 images); said, since the recipe's or the user's value is not what runs.
         if ctx.main:
             note(f"--batch-size {config.batch_size} is larger than the {len(sampler)} training images of each of "
-                 f"{ctx.world} process(es): training with batches of {len(sampler)}")
+                 f"{ctx.world} process(es): training with batches of {len(sampler)} (the learning rate "
+                 f"stays {config.lr:g})")
         config = dataclasses.replace(config, batch_size=len(sampler))
     steps_per_epoch = len(sampler) // config.batch_size
     if steps_per_epoch == 0:
@@ -100,7 +101,8 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
                 if run.step >= steps_per_epoch * config.epochs:
                     if ctx.main:
                         checkpoint.settle(folder, checkpoint.latest(folder))  # a kill inside the last save
-                        tqdm.write(f"{folder}: the run is already complete ({plural(config.epochs, 'epoch')}); nothing to do")
+                        tqdm.write(f"{folder}: the run is already complete ({plural(config.epochs, 'epoch')}); "
+                                   "nothing to do")
                     return saved
         elif (folder / checkpoint.SIDECAR).exists() or checkpoint.latest(folder) is not None:
             raise FdslError(f"{folder} already holds a training run; add --resume to continue it or choose a new "
