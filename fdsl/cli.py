@@ -68,10 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from fdsl.commands.config_file import expand_config
         from fdsl.commands.render import infer_formula
+        from fdsl.core.notes import held_until_work
 
         argv = infer_formula(expand_config(list(sys.argv[1:] if argv is None else argv)))
         args = build_parser().parse_args(argv)
-        return int(args.run(args) or 0)
+        with held_until_work():
+            return int(args.run(args) or 0)
     except FdslError as exc:
         print(f"fdsl: error: {one_line(str(exc))}", file=sys.stderr)
         return 2

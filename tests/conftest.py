@@ -10,6 +10,17 @@ import pytest
 from helpers import OFFICIAL_PARAMS, OFFICIAL_SAMPLE, make_catalog
 
 
+@pytest.fixture(autouse=True)
+def fresh_notes():
+    """Each test sees the notes of its own command: notes are said once per process, and a user's process runs
+    one command, so a note said by an earlier test must not hide (or pass for) the one this test expects."""
+    from fdsl.core import notes
+
+    notes._said.clear()
+    notes._held = None
+    yield
+
+
 @pytest.fixture(scope="session")
 def official_params() -> Path:
     if not OFFICIAL_PARAMS.is_dir():

@@ -87,3 +87,22 @@ def cli_parsers():
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):
                 stack += [((*words, verb), sub) for verb, sub in action.choices.items()]
+
+
+def make_segmentation_pairs(root, count=6, size=32, labels=3, missing=None):
+    """An ADE20K-style folder: ``count`` jpg images and png masks of ids 0..labels-1; item ``missing`` lacks its mask."""
+    import numpy as np
+    from PIL import Image
+
+    images, masks = root / "images" / "training", root / "annotations" / "training"
+    images.mkdir(parents=True)
+    masks.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for k in range(count):
+        mask = np.zeros((size, size), np.uint8)
+        mask[4:20, 4 + k:20 + k] = 1 + k % (labels - 1)
+        picture = (mask[..., None] * 80 + rng.integers(0, 30, (size, size, 3))).astype(np.uint8)
+        Image.fromarray(picture).save(images / f"{k:03d}.jpg")
+        if k != missing:
+            Image.fromarray(mask).save(masks / f"{k:03d}.png")
+    return root

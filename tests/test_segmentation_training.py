@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from fdsl.train.tasks.segmentation import scores
-from helpers import SHARED_DATA, assert_one_line_error, run_cli
+from helpers import SHARED_DATA, assert_one_line_error, make_segmentation_pairs as _pairs, run_cli
 
 TINY = ["--image-size", "64", "--epochs", "1", "--batch-size", "2", "--threads", "1", "--quiet"]
 
@@ -21,21 +21,6 @@ def test_scores_from_a_confusion_matrix():
     result = scores(confusion)
     assert result["miou"] == pytest.approx(100 * (0.75 + 2 / 3) / 2)
     assert result["pixel_acc"] == pytest.approx(100 * 5 / 6)
-
-
-def _pairs(root, count=6, size=32, labels=3, missing=None):
-    images, masks = root / "images" / "training", root / "annotations" / "training"
-    images.mkdir(parents=True)
-    masks.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for k in range(count):
-        mask = np.zeros((size, size), np.uint8)
-        mask[4:20, 4 + k:20 + k] = 1 + k % (labels - 1)
-        picture = (mask[..., None] * 80 + rng.integers(0, 30, (size, size, 3))).astype(np.uint8)
-        Image.fromarray(picture).save(images / f"{k:03d}.jpg")
-        if k != missing:
-            Image.fromarray(mask).save(masks / f"{k:03d}.png")
-    return root
 
 
 @pytest.fixture

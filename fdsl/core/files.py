@@ -99,6 +99,9 @@ def folder_lock(folder: Path, verb: str, part: str = ""):
     lock = acquire_lock(Path(folder) / f".fdsl-{verb}{suffix}.lock",
                         f"another 'fdsl {verb}'{f' of {part}' if part else ''} is writing to {folder}; wait for it "
                         "to finish (then re-run to resume), or choose another --out")
+    from fdsl.core.notes import work_starts
+
+    work_starts()  # the folder is this writer's: its checks passed, the held notes are said before the work
     try:
         yield
     finally:

@@ -15,6 +15,9 @@ LOG_INTERVAL = 30.0  # seconds between plain lines when the output is not a term
 
 
 def bar(total: int, desc: str, enabled: bool = True, initial: int = 0, stream=None):
+    from fdsl.core.notes import work_starts
+
+    work_starts()  # a bar means the work has begun: the notes about its settings come first
     stream = stream or sys.stderr
     if not enabled:
         return tqdm(total=total, initial=initial, disable=True)

@@ -62,7 +62,23 @@ def task_results(workers: int, initializer, initargs: tuple, function, tasks, or
         yield map(function, tasks)
         return
     pool = worker_pool(workers, initializer, initargs)
-    try:
+    with stopped_on_exit(pool):
         yield pool.imap(function, tasks, chunksize=chunksize) if ordered else pool.imap_unordered(function, tasks)
-    finally:
+
+
+@contextlib.contextmanager
+def stopped_on_exit(pool):
+    """Let the workers exit by themselves when the work is done, kill them when it failed or was interrupted.
+
+    A worker that exits by itself runs its finalizers, which release the semaphores it made (tqdm's lock, for
+    one); a terminated worker leaves them to the resource tracker, which warns "leaked semaphore" at exit.
+    """
+    try:
+        yield pool
+    except BaseException:
         pool.terminate()
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()

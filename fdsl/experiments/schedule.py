@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from fdsl.core.errors import FdslError
+from fdsl.core.notes import work_starts
 
 
 @dataclasses.dataclass
@@ -41,6 +42,7 @@ def run_stages(stages: list[Stage], jobs: int, log_folder: Path, progress: bool 
     for stage in stages:
         if not set(stage.needs) <= known:
             raise ValueError(f"stage {stage.name} needs unknown stages {set(stage.needs) - known}")
+    work_starts()  # the plan passed its checks: its notes are said now, not after the stages' minutes
     if jobs <= 1:
         return _in_turn(stages)
     return _at_once(stages, jobs, Path(log_folder), progress)
@@ -94,13 +96,13 @@ def _next_finished(finished: queue.Queue):
 
 
 def _at_once(stages: list[Stage], jobs: int, log_folder: Path, progress: bool) -> dict:
-    from fdsl.core.workers import worker_pool
+    from fdsl.core.workers import stopped_on_exit, worker_pool
 
     log_folder.mkdir(parents=True, exist_ok=True)
     finished: queue.Queue = queue.Queue()
     done, running, waiting = {}, set(), list(_dependency_order(stages))
     pool = worker_pool(min(jobs, len(stages)), _nothing, ())
-    try:
+    with stopped_on_exit(pool):
         while waiting or running:
             while len(running) < jobs:
                 ready = next((stage for stage in waiting if set(stage.needs) <= done.keys()), None)
@@ -124,7 +126,4 @@ def _at_once(stages: list[Stage], jobs: int, log_folder: Path, progress: bool) -
             if progress:
                 print(f"finished {name} in {seconds / 60:.1f} min ({len(done)}/{len(stages)} stages)",
                       file=sys.stderr, flush=True)
-    finally:
-        pool.terminate()
-        pool.join()
     return done

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from fdsl.catalog.params import ensure_writable_folder, read_manifest
 from fdsl.core.errors import FdslError
+from fdsl.core.files import atomic_write_bytes
 from fdsl.core.numbers import at_least, check_fields, positive
 from fdsl.experiments.plan import parse_seeds, run_stage, setting, spread, verdict
 from fdsl.train.recipes import recipe_config
@@ -186,7 +187,7 @@ def run(plan: SegmentationPlan, out: Path, shared: Path, progress: bool = True) 
     timings["total"] = time.perf_counter() - started
     pretraining = {arm: checkpoint.read_meta(inits[arm]).get("metrics") for arm in ("segrcdb", "fractaldb")}
     report = {"plan": dataclasses.asdict(plan), "results": results, "pretrain": pretraining, "seconds": timings}
-    (out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_bytes(out / "results.json", (json.dumps(report, indent=2) + "\n").encode())  # never half-written
     return report
 
 

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from fdsl.data.formula import EpochSampler, Keyed
 from fdsl.core.errors import FdslError
-from fdsl.core.notes import note, plural, warn
+from fdsl.core.notes import note, plural, warn, work_starts
 from fdsl.train import checkpoint, diagnose, hub_config, logs, resume as resuming
 from fdsl.train.context import Context, loader
 from fdsl.train.loop import Training, train_one_epoch, validate
@@ -87,6 +87,7 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise FdslError(f"cannot create {folder} ({exc.strerror or exc}); choose a writable --out") from None
+            work_starts()  # the inputs passed: the notes held about this run's settings are said now
             lock = _lock(folder)  # before anything is read: a second writer would interleave its checkpoints
         if resume:
             saved = resuming.restore(folder, run, config, sidecar, ctx.main)
