@@ -47,7 +47,7 @@ def test_empty_and_missing_params_folder(tmp_path, capsys):
     (["--shard", "3/2"], "--shard 3/2"),
     (["--shard", "one-of-two"], "--shard must look like K/N"),
     (["--weight-delta", "nan"], "must be finite"),
-    (["--workers", "0"], "--workers must be at least 1"),
+    (["--workers", "-1"], "--workers must be at least 0"),
 ])
 def test_impossible_settings(tmp_path, capsys, flags, needle):
     out = tmp_path / "out"

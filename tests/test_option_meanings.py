@@ -28,6 +28,17 @@ def test_every_device_accepts_auto():
     assert Device.parse("auto") in (Device(), Device("torch", "cuda"))
 
 
+def test_workers_zero_means_this_process_alone_in_every_verb():
+    workers = dict(_options("--workers"))
+    assert {"search fractal", "render fractal", "scenes", "pretrain", "finetune", "evaluate",
+            "experiment reproduce"} <= set(workers)
+    for verb, action in workers.items():
+        assert "0" in action.help and "this process" in action.help or "training process" in action.help, verb
+        if action.type is not None and verb.split()[0] in ("search", "render", "scenes"):
+            assert action.type("0") == action.type("1") == 1  # no process beside this one
+            assert action.type("2") == 2
+
+
 def test_true_false_settings_are_also_bare_flags():
     from fdsl.cli import build_parser
 

@@ -6,7 +6,22 @@ import argparse
 import dataclasses
 
 from fdsl.formulas import create_formula, formula_names
-from fdsl.core.numbers import number_type
+from fdsl.core.numbers import Number, at_least, number_type
+
+_WORKERS = Number(int, at_least(0))
+
+
+def worker_processes(text: str) -> int:
+    """--workers of the verbs that split their work over processes: 0 and 1 both mean this process alone."""
+    return max(1, _WORKERS(text))
+
+
+def add_workers_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """--workers with the meaning of 0 every verb shares: no process but this one (the training verbs' --workers
+    counts DataLoader processes beside the trainer, so there 0 is the same "this process alone")."""
+    parser.add_argument("--workers", type=worker_processes, default=1,
+                        help=f"processes {what} (0 or 1: this process alone, as --workers 0 in every verb; "
+                        "N: N processes) (default: 1)")
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser, settings_class) -> None:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from fdsl.core.numbers import Number, at_least
-from fdsl.commands.options import add_formula_subparsers, settings_from_args
+from fdsl.commands.options import add_formula_subparsers, add_workers_argument, settings_from_args
 from fdsl.formulas import create_formula
 from fdsl.catalog.specs import DEFAULT_SHARD_SIZE, OUTPUT_FORMATS, Device, Output, RenderSpec, Shard
 from fdsl.write.engine import render
@@ -19,7 +19,7 @@ def _common(parser) -> None:
     parser.add_argument("--out", type=output_path, required=True, help="dataset folder (created; re-run to resume)")
     parser.add_argument("--seed", type=Number(int, SEEDS), default=0,
                         help="seed of every instance's randomness (default: 0)")
-    parser.add_argument("--workers", type=Number(int, at_least(1)), default=1, help="rendering processes (default: 1)")
+    add_workers_argument(parser, "rendering")
     parser.add_argument("--shard", default=None, help="K/N: render only shard K of N (e.g. one per machine)")
     parser.add_argument("--device", default="cpu", help="cpu (compiled CPU kernels, default), cuda / cuda:N "
                         "(batched torch renderer; PNGs still encoded by the CPU workers), auto (cuda when torch sees "

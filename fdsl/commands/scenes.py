@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fdsl.core.numbers import Number, at_least
 from fdsl.catalog.specs import DEFAULT_SHARD_SIZE, OUTPUT_FORMATS, Output, SceneSpec, Shard
-from fdsl.commands.options import add_settings_arguments, settings_from_args
+from fdsl.commands.options import add_settings_arguments, add_workers_argument, settings_from_args
 from fdsl.formulas.scenes.layout import SceneSettings
 from fdsl.core.checks import SEEDS, output_path
 
@@ -28,7 +28,7 @@ def add_parser(verbs) -> None:
                         help="number of scenes (default: 1000)")
     parser.add_argument("--seed", type=Number(int, SEEDS), default=0,
                         help="seed of the layouts and objects (default: 0)")
-    parser.add_argument("--workers", type=Number(int, at_least(1)), default=1, help="processes (default: 1)")
+    add_workers_argument(parser, "writing scenes")
     parser.add_argument("--shard", default=None, help="K/N: write only the scenes i with i %% N == K")
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default="folder",
                         help="folder: scene_NNNNN.json + _pc.npz + _bbox.npy + _votes.npz files (default); "

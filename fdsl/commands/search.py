@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from fdsl.core.numbers import Number, at_least, between
-from fdsl.commands.options import add_formula_subparsers, settings_from_args
+from fdsl.core.numbers import Number, between
+from fdsl.commands.options import add_formula_subparsers, add_workers_argument, settings_from_args
 from fdsl.formulas import create_formula
 from fdsl.catalog.search import save_catalog, search
 from fdsl.catalog.specs import SearchSpec
@@ -19,8 +19,7 @@ def _common(parser) -> None:
     parser.add_argument("--seed", type=Number(int, SEEDS), default=0,
                         help="seed of the candidate stream; 0 like every verb's --seed (default: 0)")
     parser.add_argument("--out", type=output_path, required=True, help="new folder for the catalog")
-    parser.add_argument("--workers", type=Number(int, at_least(1)), default=1,
-                        help="processes testing candidates (default: 1)")
+    add_workers_argument(parser, "testing candidates")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout "
                         "(instead of the sentence), for scripts")
