@@ -79,7 +79,7 @@ def family_plan(family: str, base: dict) -> "experiment.Plan":
     options = dict(FAMILIES[family])
     if options.get("instances") == 1:
         options["repeat"] = base.get("instances", experiment.Plan().instances)
-    plan = dataclasses.replace(experiment.Plan(), **{"formula": family, **base, **options})
+    plan = experiment.plan_from({"formula": family, **base, **options})
     plan.check()  # every row's plan before any row trains
     return plan
 

@@ -245,3 +245,17 @@ def test_view_size_resizes_large_renders_before_the_crop():
     view = eval_transform(config)(image)
     assert view.shape == (3, 32, 32)
     assert view[0, :, :12].min() > 0 and view[0, :, -12:].max() < 0  # both halves are in the 32-px view
+
+
+def test_each_arm_fine_tunes_at_its_own_learning_rate_unless_one_is_given(capsys):
+    from fdsl.experiments.reproduce import plan_from
+
+    plan = plan_from({})
+    assert plan.stage_overrides("finetune", 0, "pretrained")["lr"] == 0.1
+    assert plan.stage_overrides("finetune", 0, "scratch")["lr"] == 0.02  # the scratch arm's own best
+    assert capsys.readouterr().err == ""
+    vit = plan_from({"finetune_lr": 1e-3})  # a user who changes the rate means both arms, and is told
+    assert vit.stage_overrides("finetune", 0, "scratch")["lr"] == vit.stage_overrides("finetune", 0)["lr"] == 1e-3
+    assert "fine-tunes both arms" in capsys.readouterr().err
+    both = plan_from({"finetune_lr": 0.05, "scratch_lr": 0.01})
+    assert (both.stage_overrides("finetune", 0)["lr"], both.stage_overrides("finetune", 0, "scratch")["lr"]) == (0.05, 0.01)

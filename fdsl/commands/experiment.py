@@ -100,7 +100,7 @@ def run(args) -> int:
     else:
         overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(experiment.Plan)
                      if getattr(args, f.name) is not None}
-        plan = dataclasses.replace(experiment.Plan(), **overrides)
+        plan = experiment.plan_from(overrides)
         datasets, shared = args.data or ["cifar10"], args.shared or shared_data_dir()
     report = experiment.run(plan, datasets, args.out, shared, progress=not args.quiet)
     print(experiment.table(report))
