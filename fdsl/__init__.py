@@ -11,6 +11,8 @@ The Python entry points (fdsl/api.py), importable without torch:
 * ``fdsl.webdataset_pipeline(shards, transform=...)``: stream tar shards (webdataset);
 * ``fdsl.list_formulas()``: every family with what it writes and whether it renders on a torch device
   (``fdsl.list_families()``: their names);
+* ``fdsl.pretrain(out, **options)`` / ``fdsl.finetune(out, **options)``: a training run, as the commands of the
+  same names (options as keyword arguments, ``image_size=32``); they return the run's ``model.json`` (torch);
 * ``fdsl.load_model(run)``: the timm model of a training run folder, weights and input config (torch);
 * ``fdsl.FdslError``: the one exception bad input raises (the command line prints it as one line, exit 2).
 """
@@ -18,7 +20,7 @@ The Python entry points (fdsl/api.py), importable without torch:
 from fdsl.core.version import __version__
 
 API = ("search_catalog", "render_catalog", "FormulaDataset", "webdataset_pipeline", "list_formulas", "list_families",
-       "load_model", "FdslError")
+       "pretrain", "finetune", "load_model", "FdslError")
 __all__ = ["__version__", *API]
 
 

@@ -11,6 +11,8 @@ overwrite a package attribute of that name.)
 * ``FormulaDataset``: a torch ``Dataset`` rendering a catalog's images on the fly,
   taking a torchvision transform.
 * ``webdataset_pipeline``: a ``webdataset`` pipeline over tar shards written by ``render_catalog``.
+* ``pretrain`` / ``finetune``: a training run, as the commands of the same names, options as keyword arguments;
+  ``load_model``: the timm model of a run folder.
 """
 
 from __future__ import annotations
@@ -110,6 +112,44 @@ def load_model(run, pretrained: bool = True):
         raise FdslError(f"{run} has no {CONFIG}: it is a {meta.get('task', 'classification')} run of an older fdsl or "
                         "not a timm model; load it with fdsl.train.checkpoint")
     return timm.create_model(f"local-dir:{Path(run).resolve()}", pretrained=pretrained)
+
+
+def pretrain(out, **options) -> dict:
+    """Pre-train a model as ``fdsl pretrain --out OUT ...`` does, the options as keyword arguments (the command's
+    flags with underscores: ``params="cat/", formula="fractal", epochs=10, image_size=32``; ``True`` for a bare
+    flag, a list for a repeated one).  The same checks, recipe defaults and run folder as the command; bad input
+    raises ``FdslError``.  Returns the run's ``model.json`` (settings, metrics).  Needs ``fdsl[train]``.
+
+    >>> fdsl.pretrain("runs/pre", params="cat/", formula="fractal", epochs=1, image_size=32)  # doctest: +SKIP
+    """
+    return _train_verb("pretrain", out, options)
+
+
+def finetune(out, **options) -> dict:
+    """Fine-tune as ``fdsl finetune --out OUT ...`` does (``data="cifar.zip", checkpoint="runs/pre"`` or
+    ``scratch=True``, ``model="resnet10t"``, ...): a checkpoint's model, recipe and image size are inherited
+    unless given, as on the command line.  Returns the run's ``model.json``."""
+    return _train_verb("finetune", out, options)
+
+
+def _train_verb(verb: str, out, options: dict) -> dict:
+    import json
+
+    from fdsl.cli import build_parser
+    from fdsl.core.notes import held_until_work
+
+    argv = [verb, "--out", str(out), "--quiet"]
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if item is True:
+                argv.append(flag)
+            elif item not in (False, None):
+                argv += [flag, str(item)]
+    args = build_parser().parse_args(argv)  # an unknown option or a bad value: FdslError, as the command's line
+    with held_until_work():
+        args.run(args)
+    return json.loads((Path(out) / "model.json").read_text())
 
 
 def __getattr__(name: str):

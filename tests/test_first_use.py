@@ -281,3 +281,24 @@ def test_a_rendered_dataset_exports_to_hugging_face_datasets(tmp_path, capsys):
     assert sorted(train["label"]) == [0, 0, 0, 1, 1, 1] and train[0]["image"].size == (16, 16)
     code, err = run_cli(capsys, "export", str(tmp_path / "d"), "--out", str(tmp_path / "hf"), "--quiet")
     assert_one_line_error(code, err, "already exists and is not empty")
+
+
+def test_pretrain_and_finetune_from_python_as_the_commands_do(tiny_catalog, tmp_path, capsys):
+    import pytest
+
+    import fdsl
+
+    assert {"pretrain", "finetune"} <= set(fdsl.__all__) & set(dir(fdsl))
+    pre = fdsl.pretrain(tmp_path / "pre", params=tiny_catalog, render=["size=64", "points=5000"], instances=6,
+                        heldout_per_category=2, epochs=1, batch_size=8, model="resnet10t", image_size=32,
+                        no_learnability_check=True)
+    assert pre["model"] == "resnet10t" and pre["complete"] and pre["config"]["image_size"] == 32
+    tuned = fdsl.finetune(tmp_path / "tuned", checkpoint=tmp_path / "pre", data="sklearn-digits", train_images=40,
+                          epochs=1, batch_size=8)
+    assert tuned["config"]["image_size"] == 32  # inherited from the checkpoint, as on the command line
+    assert fdsl.load_model(tmp_path / "tuned").eval()(__import__("torch").zeros(1, 3, 32, 32)).shape == (1, 10)
+    with pytest.raises(fdsl.FdslError, match="unrecognized arguments: --epoch-count"):
+        fdsl.finetune(tmp_path / "bad", scratch=True, data="sklearn-digits", epoch_count=3)
+    with pytest.raises(fdsl.FdslError, match="--epochs must be at least 1"):
+        fdsl.finetune(tmp_path / "bad", scratch=True, model="resnet10t", data="sklearn-digits", epochs=0)
+    assert not (tmp_path / "bad").exists()
