@@ -71,7 +71,7 @@ def test_pc_fractal_needs_a_second_category_to_mix(tmp_path, capsys):
     (["--object-points", "20000"], "--object-points must be between 0 (all)"),
     (["--mix-points", "10000"], "--mix-points must be between 1"),
     (["--shard", "2/2"], "--shard 2/2"),
-    (["--workers", "0"], "--workers must be at least 1"),
+    (["--workers", "-1"], "--workers must be at least 0"),
 ])
 def test_impossible_scene_settings(tmp_path, capsys, flags, needle):
     out = tmp_path / "out"

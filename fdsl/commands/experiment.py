@@ -58,7 +58,7 @@ def add_parser(verbs) -> None:
     from fdsl.experiments.reproduce import Plan
 
     reproduce = kinds.add_parser(
-        "reproduce", help="formula pre-training vs scratch on real data (about 25 min on 2 cores)",
+        "reproduce", help="formula pre-training vs scratch on real data (about 12 min on 2 idle cores)",
         description="Pre-train a model (default: resnet10t on 20 Perlin-noise categories) on formula images, "
         "fine-tune it and the same model from scratch on real data (3 seeds each), report top-1 on a held-out "
         "split no setting was chosen on.",
