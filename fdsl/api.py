@@ -144,7 +144,7 @@ def _train_verb(verb: str, out, options: dict) -> dict:
         for item in value if isinstance(value, (list, tuple)) else [value]:
             if item is True:
                 argv.append(flag)
-            elif item not in (False, None):
+            elif item is not False and item is not None:  # identity: 0 == False, and epochs=0 must reach the check
                 argv += [flag, str(item)]
     args = build_parser().parse_args(argv)  # an unknown option or a bad value: FdslError, as the command's line
     with held_until_work():

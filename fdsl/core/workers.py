@@ -62,13 +62,18 @@ def task_results(workers: int, initializer, initargs: tuple, function, tasks, or
         yield map(function, tasks)
         return
     pool = worker_pool(workers, initializer, initargs)
-    with stopped_on_exit(pool):
+    try:
+        # Terminated, not closed: a caller may stop reading early, and closing would wait for the whole (perhaps
+        # endless, lazily fed) task stream to be worked off.
         yield pool.imap(function, tasks, chunksize=chunksize) if ordered else pool.imap_unordered(function, tasks)
+    finally:
+        pool.terminate()
 
 
 @contextlib.contextmanager
 def stopped_on_exit(pool):
-    """Let the workers exit by themselves when the work is done, kill them when it failed or was interrupted.
+    """Let the workers exit by themselves when all the work is done, kill them when it failed or was interrupted
+    (for a pool whose every task has finished on success: an experiment's stages).
 
     A worker that exits by itself runs its finalizers, which release the semaphores it made (tqdm's lock, for
     one); a terminated worker leaves them to the resource tracker, which warns "leaked semaphore" at exit.
