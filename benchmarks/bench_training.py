@@ -36,6 +36,8 @@ The machine may be shared: the load average is printed at the start and the end;
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import os
 import statistics
@@ -51,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info  # noqa: E402
 
 import fdsl  # noqa: E402
+from fdsl.kernels.torch.small_conv import SmallConvsAsMatmul  # noqa: E402
 from fdsl.data.formula import EpochSampler, Keyed, Rendered, pretraining_dataset  # noqa: E402
 from fdsl.train import model as models  # noqa: E402
 from fdsl.train.context import Context, loader  # noqa: E402
@@ -60,6 +63,8 @@ from fdsl.train.tasks.classification import CLASSIFICATION  # noqa: E402
 IMAGE_SIZE = 32
 EVAL_BATCH = 256
 ITEM_EVERY = 20
+FDSL_ROW = "fdsl loop (train_one_epoch), defaults"
+MFU_TARGET = 0.40  # issue 25: training MFU on the CPU for the headline model
 ATEN = torch.ops.aten
 
 
@@ -177,13 +182,16 @@ class Variant:
         self.cpu_seconds, self.images = 0.0, 0
 
 
-def plain_loop(net, opt, images, labels, item_every: int = 1):
-    """Forward, cross-entropy, backward, step; the loss read every ``item_every`` steps (1: fdsl's habit)."""
+def plain_loop(net, opt, images, labels, item_every: int = 1, small_convs_as_matmul: bool = False):
+    """Forward, cross-entropy, backward, step; the loss read every ``item_every`` steps (1: fdsl's habit);
+    the forward pass inside ``SmallConvsAsMatmul`` when asked (fdsl's CPU default, ``--small-convs matmul``)."""
     state = {"step": 0, "pending": []}
 
     def run(steps: int) -> None:
         for _ in range(steps):
-            loss = torch.nn.functional.cross_entropy(net(images), labels)
+            with SmallConvsAsMatmul() if small_convs_as_matmul else contextlib.nullcontext():
+                logits = net(images)
+            loss = torch.nn.functional.cross_entropy(logits, labels)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -243,21 +251,28 @@ def variants_for(name: str, config, classes: int, images, labels, warmup: int, c
             return
         rows.append(Variant(label, numerics, run, model, took, built))
 
-    def fdsl_row():
-        model = build_model(config, classes)
-        run, _ = fdsl_loop(model, config, images, labels, classes, folder / name)
-        return run, model
+    def fdsl_row(small_convs: str):
+        def make():
+            model = build_model(config, classes)
+            run, _ = fdsl_loop(model, dataclasses.replace(config, small_convs=small_convs), images, labels, classes,
+                               folder / name)
+            return run, model
+
+        return make
 
     (folder / name).mkdir(parents=True, exist_ok=True)
     opt_name = "AdamW" if config.opt == "adamw" else "SGD (Nesterov)" if config.opt == "sgd" else config.opt
     recipe_loss = type(CLASSIFICATION.loss(None, config, classes)[0]).__name__
-    add("fdsl loop (train_one_epoch)", f"fp32; {recipe_loss}, {opt_name}, schedule, reseed + loss.item() per step",
-        fdsl_row)
+    add(FDSL_ROW, f"fp32; {recipe_loss}, {opt_name}, schedule, reseed + loss.item() per step; small convs as matmul",
+        fdsl_row("matmul"))
+    if cnn:
+        add("fdsl loop, --small-convs onednn", "the same loop with torch's oneDNN kernel for every convolution",
+            fdsl_row("onednn"))
 
-    def plain(item_every=1, channels_last=False, compiled=False, threads=None, **opt_extra):
+    def plain(item_every=1, channels_last=False, compiled=False, threads=None, matmul=False, **opt_extra):
         def make():
             if threads is not None:  # the same loop with fewer torch threads, the count put back after every call
-                run, model = plain()()
+                run, model = plain(matmul=matmul)()
                 return (lambda steps: with_threads(threads, run, steps)), model
             model = build_model(config, classes)
             x = images
@@ -268,7 +283,7 @@ def variants_for(name: str, config, classes: int, images, labels, warmup: int, c
             if compiled:
                 net = torch.compile(model)
                 try:
-                    run = plain_loop(net, optimiser(model, config, **opt_extra), x, labels, item_every)
+                    run = plain_loop(net, optimiser(model, config, **opt_extra), x, labels, item_every, matmul)
                     run(1)  # compiles forward and backward
                     return run, model
                 except Exception as exc:
@@ -276,8 +291,9 @@ def variants_for(name: str, config, classes: int, images, labels, warmup: int, c
                     torch._dynamo.reset()
                     model = build_model(config, classes)
                     make.fell_back = True
-                    return plain_loop(model, optimiser(model, config, **opt_extra), x, labels, item_every), model
-            return plain_loop(net, optimiser(model, config, **opt_extra), x, labels, item_every), model
+                    return plain_loop(model, optimiser(model, config, **opt_extra), x, labels, item_every,
+                                      matmul), model
+            return plain_loop(net, optimiser(model, config, **opt_extra), x, labels, item_every, matmul), model
 
         make.fell_back = False
         return make
@@ -289,6 +305,11 @@ def variants_for(name: str, config, classes: int, images, labels, warmup: int, c
         add("torch threads 1", f"identical numerics; 1 intra-op thread instead of {threads} (MFU still against "
             f"the {threads}-thread peak)", plain(threads=1))
     if cnn:
+        add("small convs as matmul", "maps of <= 4 output pixels as unfold + matmul (equal to rounding)",
+            plain(matmul=True))
+        if torch.get_num_threads() > 1:
+            add("small convs as matmul, 1 thread", "as above, 1 intra-op thread (the --jobs 2 setting)",
+                plain(matmul=True, threads=1))
         add("channels_last", "same math, NHWC layout (other oneDNN kernels; equal to rounding)",
             plain(channels_last=True))
     label = "AdamW" if config.opt == "adamw" else opt_name
@@ -326,12 +347,12 @@ def time_rounds(rows: list[Variant], steps: int, seconds: float, rounds: int, ba
             row.cpu_seconds, row.images = row.cpu_seconds + cpu, row.images + count * batch
 
 
-def eval_rate(model, images, seconds: float, rounds: int) -> tuple[list[float], list[float]]:
-    """Images/s (and CPU/wall) of forward passes under inference_mode: one warm-up batch, then ``rounds`` chunks
-    of at least one batch and ``seconds / rounds`` each."""
+def eval_rate(model, images, seconds: float, rounds: int, matmul: bool = False) -> tuple[list[float], list[float]]:
+    """Images/s (and CPU/wall) of forward passes under inference_mode (and ``SmallConvsAsMatmul`` if ``matmul``):
+    one warm-up batch, then ``rounds`` chunks of at least one batch and ``seconds / rounds`` each."""
     model.eval()
     rates, utilisation = [], []
-    with torch.inference_mode():
+    with torch.inference_mode(), SmallConvsAsMatmul() if matmul else contextlib.nullcontext():
         model(images)
         for _ in range(rounds):
             count, wall, cpu = chunk(lambda: model(images), 1, seconds / rounds)
@@ -477,10 +498,15 @@ def main(argv=None) -> int:
             evals = []
             if base is not None:
                 evals.append(("eager", *eval_rate(base.model, eval_images, eval_seconds, rounds)))
+                if cnn:
+                    evals.append(("small convs as matmul (fdsl default)",
+                                  *eval_rate(base.model, eval_images, eval_seconds, rounds, matmul=True)))
             cl = next((r for r in rows if r.name == "channels_last"), None)
             if cl is not None:
-                evals.append(("channels_last", *eval_rate(cl.model, eval_images.contiguous(
-                    memory_format=torch.channels_last), eval_seconds, rounds)))
+                nhwc = eval_images.contiguous(memory_format=torch.channels_last)
+                evals.append(("channels_last", *eval_rate(cl.model, nhwc, eval_seconds, rounds)))
+                evals.append(("channels_last + small convs as matmul",
+                              *eval_rate(cl.model, nhwc, eval_seconds, rounds, matmul=True)))
             results["models"][name] = {
                 "recipe": recipe, "optimizer": config.opt, "lr": config.lr, "weight_decay": config.weight_decay,
                 "drop_path": config.drop_path, "params": params, "train_flops_per_image": train_flops,
@@ -536,10 +562,16 @@ def main(argv=None) -> int:
                                 "build s (compile: incl. 1st step)", f"warm-up s ({warmup} step(s))")))
     for name, m in results["models"].items():
         for r in m["train"]:
-            if r["variant"] == "torch threads 1" and one_peak == one_peak:
+            if r["variant"] in ("torch threads 1", "small convs as matmul, 1 thread") and one_peak == one_peak:
                 achieved = statistics.median(r["images_per_s"]) * m["train_flops_per_image"] / 1e9
-                print(f"{name}, torch threads 1, against the 1-thread matmul peak ({one_peak:,.1f} GFLOP/s): "
+                print(f"{name}, {r['variant']}, against the 1-thread matmul peak ({one_peak:,.1f} GFLOP/s): "
                       f"MFU {achieved / one_peak:.1%}")
+    for name, m in results["models"].items():
+        own = next((r for r in m["train"] if r["variant"] == FDSL_ROW), None)
+        if own is not None:
+            mfu = statistics.median(own["images_per_s"]) * m["train_flops_per_image"] / 1e9 / peak
+            print(f"{name}: fdsl's own loop at its defaults, MFU {mfu:.1%} (target >= {MFU_TARGET:.0%}: "
+                  f"{'met' if mfu >= MFU_TARGET else 'not met'})")
 
     print(f"\n## 3b. Evaluation: torch.inference_mode, batch {EVAL_BATCH}")
     eval_rows = []
@@ -564,11 +596,12 @@ def main(argv=None) -> int:
                    ("render", "workers", "images", "on the fly img/s", "rendered once img/s", "on the fly / once",
                     "render-once cost s")))
 
-    print("\n## Bottleneck (model side: eager baseline; data side: on the fly at the first render setting)")
+    print("\n## Bottleneck (model side: fdsl's loop at its defaults; data side: on the fly at the first render "
+          "setting)")
     fly = {d["workers"]: d["on_the_fly"] for d in data if (d["render_size"], d["points"]) == renders[0]}
     bottleneck = {}
     for name, m in results["models"].items():
-        base = next((r for r in m["train"] if r["variant"].startswith("eager")), None)
+        base = next((r for r in m["train"] if r["variant"] == FDSL_ROW), None)
         if base is None or not fly:
             continue
         model_rate = statistics.median(base["images_per_s"])

@@ -14,7 +14,7 @@ from fdsl.core.errors import FdslError
 from fdsl.core.progress import bar
 from fdsl.core.seeding import rng_for
 from fdsl.train import augment, logs
-from fdsl.train.context import Context, autocast, batches, loader, to_device
+from fdsl.train.context import Context, batches, evaluation_network, forward_mode, loader, to_device
 from fdsl.train.recipes import TrainConfig
 
 
@@ -51,7 +51,7 @@ def train_one_epoch(run: Training, batches_of_epoch, epoch: int, config: TrainCo
             if run.mixing is not None:
                 with seeded([config.seed, 0x313, run.step]):
                     images, targets = run.mixing(images, targets)
-            with autocast(config, ctx):
+            with forward_mode(config, ctx):
                 loss = run.criterion(run.net(images), targets)
             if not torch.isfinite(loss):
                 raise FdslError(f"training diverged at step {run.step} (loss {loss.item()}); lower --lr")
@@ -87,21 +87,22 @@ def evaluation_batches(model, dataset, eval_transforms, config: TrainConfig, ctx
     keyed = Keyed(dataset, seed=config.seed, transforms=eval_transforms)  # (image, target) -> (tensor, target)
     was_training = model.training
     model.eval()
+    network, layout = evaluation_network(model, config, ctx)
     data = loader(keyed, mine, config, max(1, config.batch_size), False, ctx)
     meter = bar(total=len(data), desc=desc, enabled=progress and ctx.main)
     try:
         for images, targets in batches(data):
             meter.update(1)
             images, targets = to_device(images, targets, config, ctx)
-            with autocast(config, ctx):
-                logits = model(images).float()
+            with forward_mode(config, ctx):
+                logits = network(images.contiguous(memory_format=layout)).float()
             yield logits, targets
     finally:
         meter.close()
         model.train(was_training)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def validate(model, dataset, config: TrainConfig, ctx: Context, progress: bool = False, limit: int | None = None,
              desc: str = "eval") -> dict:
     """Top-1/top-5 (%) and mean loss over ``dataset`` (or a fixed sample of ``limit`` items), summed over ranks.

@@ -73,7 +73,7 @@ class Segmentation:
             return CrossEntropyDice(config.label_smoothing), None
         return torch.nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX, label_smoothing=config.label_smoothing), None
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def validate(self, model, dataset, config, ctx, progress: bool = False, limit: int | None = None,
                  desc: str = "eval") -> dict:
         classes = len(dataset.classes)
