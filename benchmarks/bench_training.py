@@ -505,7 +505,7 @@ def main(argv=None) -> int:
             if cl is not None:
                 nhwc = eval_images.contiguous(memory_format=torch.channels_last)
                 evals.append(("channels_last", *eval_rate(cl.model, nhwc, eval_seconds, rounds)))
-                evals.append(("channels_last + small convs as matmul",
+                evals.append(("channels_last + small convs as matmul (not used: slower)",
                               *eval_rate(cl.model, nhwc, eval_seconds, rounds, matmul=True)))
             results["models"][name] = {
                 "recipe": recipe, "optimizer": config.opt, "lr": config.lr, "weight_decay": config.weight_decay,

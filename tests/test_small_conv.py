@@ -65,9 +65,22 @@ def test_mode_takes_only_tiny_float32_contiguous_maps(monkeypatch):
         F.conv2d(small, w, padding="same")                         # string padding
         conv = torch.nn.Conv2d(8, 16, 3, padding=1)
         conv(small)                                                # a module's call goes through F.conv2d: matmul
-    assert calls == [small.shape, small.shape]
+        point = torch.randn(2, 8, 1, 1).contiguous(memory_format=torch.channels_last)
+        F.conv2d(point, w, padding=1)  # a 1 x 1 map is both layouts at once (a ResNet's last stage): matmul
+    assert calls == [small.shape, small.shape, point.shape]
     assert tiny.shape[2] * tiny.shape[3] <= MAX_OUTPUT_PIXELS
     torch.testing.assert_close(tiny, F.conv2d(small, w, padding=1))
+
+
+def test_resnet_at_32px_sends_its_last_stages_to_matmul(monkeypatch):
+    timm = pytest.importorskip("timm")
+    calls = _counting_matmul_calls(monkeypatch)
+    model = timm.create_model("resnet10t", num_classes=5)
+    with SmallConvsAsMatmul():
+        model(torch.randn(2, 3, 32, 32))
+    spatial = sorted({tuple(shape[2:]) for shape in calls})
+    assert spatial == [(1, 1), (2, 2), (4, 4)]  # inputs of the convolutions with <= 4 output pixels
+    assert len(calls) >= 4
 
 
 def test_resnet_training_steps_match_onednn_to_rounding():

@@ -105,7 +105,7 @@ class ZipImages(LabelledImages):
         self._archive, self._pid = None, None
 
     def __getstate__(self):
-        state = dict(self.__dict__)
+        state = super().__getstate__()
         state["_archive"] = None  # each worker process opens its own handle
         return state
 
@@ -137,6 +137,7 @@ class ArrayImages(LabelledImages):
                             f"{tuple(images.shape)}; reshape them before saving")
         self.images, self.targets = images, np.asarray(labels, dtype=np.int64)
         self.classes, self.fingerprint, self.name = classes, fingerprint, name
+        self.keep_decoded = images.ndim == 3  # RGB arrays load as they are; grey ones are converted once
 
     def load(self, index):
         return Image.fromarray(self.images[index])

