@@ -113,3 +113,29 @@ def test_unknown_small_convs_value_is_one_line(capsys):
     code = main(["pretrain", "--params", "nowhere", "--out", "x", "--small-convs", "fast"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "--small-convs must be one of matmul, onednn" in err[0]
+
+
+def test_a_run_saved_before_the_setting_resumed_as_it_trained(catalog, tmp_path):
+    """A checkpoint from before --small-convs existed trained with oneDNN: resuming it under the matmul default
+    is refused in one line (the weights would continue under other numerics), and with --small-convs onednn
+    it resumes."""
+    from fdsl.core.errors import FdslError
+    from fdsl.train import checkpoint
+    from fdsl.train.recipes import recipe_config
+    from fdsl.train.stages import pretrain
+
+    def run(small_convs, **options):
+        config = recipe_config("resnet-sgd", "pretrain", dict(
+            model="test_resnet", epochs=2, batch_size=8, image_size=16, crop_pct=0.8, lr=0.05, threads=1,
+            small_convs=small_convs))
+        return pretrain(config, tmp_path / "old", "resnet-sgd", params=catalog, instances=8, progress=False,
+                        render_options={"size": "20", "points": "600", "patches": "2"}, **options)
+
+    run("onednn", stop_after_steps=4)
+    state_path = checkpoint.latest(tmp_path / "old") / "state.pt"
+    state = torch.load(state_path, weights_only=False)
+    del state["config"]["small_convs"]  # as written before the setting existed
+    torch.save(state, state_path)
+    with pytest.raises(FdslError, match="--small-convs: the run used onednn, this command gives matmul"):
+        run("matmul", resume=True)
+    assert run("onednn", resume=True)["complete"]

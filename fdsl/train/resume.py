@@ -44,10 +44,15 @@ def restore(folder: Path, run, config, sidecar: dict, main: bool) -> dict | None
     return saved
 
 
+# What a run saved before the setting existed did, where that is not the setting's default.
+BEFORE_THE_SETTING = {"small_convs": "onednn"}  # 2026-12-07: tiny-map convolutions became matmuls on the CPU
+
+
 def check_same_run(saved: dict, saved_config: dict, config: dict, sidecar: dict) -> None:
     from fdsl.train.recipes import TrainConfig
 
-    defaults = TrainConfig().to_dict()  # a setting newer than the saved run: that run had its default
+    # A setting newer than the saved run: that run had its default, or the behaviour before the setting existed.
+    defaults = {**TrainConfig().to_dict(), **BEFORE_THE_SETTING}
     for key, value in config.items():
         old = _plain(saved_config.get(key, defaults.get(key)))
         if key not in RESUMABLE_CHANGES and old != _plain(value):
