@@ -366,7 +366,9 @@ def eval_rate(model, images, seconds: float, rounds: int, matmul: bool = False) 
 
 def data_side(folder: Path, categories: int, instances: int, renders: list[tuple[int, int]], workers: list[int],
               batch: int) -> list[dict]:
-    """Images/s out of fdsl's loader (keyed vit-small pre-training transforms), on the fly and rendered once."""
+    """Images/s out of fdsl's loader (keyed vit-small pre-training transforms): rendered on the fly, rendered once
+    (in memory), and read back from WebDataset shards written by ``fdsl.render_catalog`` (PNG decoded, first
+    pass: the decoded-pixel cache of the training process only helps later epochs)."""
     params = folder / "params"
     start = time.perf_counter()
     fdsl.search_catalog("fractal", params, categories=categories, seed=3, points=20000, size=128, fill_rate=0.15)
@@ -379,14 +381,19 @@ def data_side(folder: Path, categories: int, instances: int, renders: list[tuple
         start = time.perf_counter()
         once = Rendered(dataset, progress=False)
         render_once_seconds = time.perf_counter() - start
+        shards = folder / f"shards-{size}"
+        fdsl.render_catalog("fractal", params, shards, format="webdataset", size=size, points=points)
+        tars, _ = pretraining_dataset(images=shards)
         for count in workers:
             config = recipe_config("vit-small", "pretrain", {"batch_size": batch, "workers": count, "epochs": 1,
                                                              "warmup_epochs": 0})
             rates = {}
-            for kind, base in (("on the fly", dataset), ("rendered once", once)):
+            for kind, base in (("on the fly", dataset), ("rendered once", once), ("webdataset", tars)):
                 log(f"  data: {size} px, {points} points, {count} workers, {kind}")
                 keyed = Keyed(base, seed=config.seed, transforms=CLASSIFICATION.train_transforms(config))
                 sampler = EpochSampler(len(base), config.seed)
+                if base is tars:  # the shards hold every image of the catalog: as many as the others, random order
+                    sampler = [key for key in sampler][: len(dataset)]
                 first, seen, shape = None, 0, None
                 start = time.perf_counter()
                 for images, labels in loader(keyed, sampler, config, batch, True, Context("cpu")):
@@ -398,8 +405,8 @@ def data_side(folder: Path, categories: int, instances: int, renders: list[tuple
                 rates[kind + " first batch s"] = first - start
             results.append({"render_size": size, "points": points, "workers": count, "images": len(dataset),
                             "batch_shape": shape, "on_the_fly": rates["on the fly"],
-                            "rendered_once": rates["rendered once"],
-                            "render_once_seconds": render_once_seconds,
+                            "rendered_once": rates["rendered once"], "webdataset": rates["webdataset"],
+                            "shard_images": len(tars), "render_once_seconds": render_once_seconds,
                             "first_batch_s": {"on_the_fly": rates["on the fly first batch s"],
                                               "rendered_once": rates["rendered once first batch s"]}})
     return results
@@ -590,11 +597,11 @@ def main(argv=None) -> int:
     print(f"\n## 4. Data side alone: fdsl loader (Keyed + vit-small pre-training transforms, EpochSampler), "
           f"{categories} FractalDB categories, batch {batch}; first batch (worker start-up) not timed")
     print(markdown([(f"{d['render_size']} px, {d['points']:,} points", d["workers"], d["images"],
-                     f"{d['on_the_fly']:,.0f}", f"{d['rendered_once']:,.0f}",
+                     f"{d['on_the_fly']:,.0f}", f"{d['rendered_once']:,.0f}", f"{d['webdataset']:,.0f}",
                      f"{d['on_the_fly'] / d['rendered_once']:.2f}x",
                      f"{d['render_once_seconds']:.1f}") for d in data],
-                   ("render", "workers", "images", "on the fly img/s", "rendered once img/s", "on the fly / once",
-                    "render-once cost s")))
+                   ("render", "workers", "images", "on the fly img/s", "rendered once img/s",
+                    "WebDataset shards img/s (PNG decode)", "on the fly / once", "render-once cost s")))
 
     print("\n## Bottleneck (model side: fdsl's loop at its defaults; data side: on the fly at the first render "
           "setting)")
