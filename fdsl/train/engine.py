@@ -57,6 +57,8 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
     model.to(ctx.device)
     if config.channels_last and ctx.device.type == "cuda":
         model.to(memory_format=torch.channels_last)
+    if config.small_convs != "matmul" and ctx.device.type != "cpu" and ctx.main:
+        note(f"--small-convs {config.small_convs} chooses a CPU kernel; on {ctx.device} torch's own kernels run")
 
     labels, changed = task.labels(train_set, num_classes, config)
     meta = {**meta, "label_noise": {"fraction": config.label_noise, "changed": int(changed.sum())}}
