@@ -172,6 +172,7 @@ def test_experiment_reports_every_seed_on_heldout(tmp_path, capsys):
     assert "heldout_top1" not in chosen["scratch"] and "heldout_top1" not in chosen["scratch"]["runs"][0]
 
 
+@pytest.mark.slow  # 19 s of whole stages in worker processes: in CI's second command
 def test_stages_run_two_at_once_give_the_same_results_as_in_turn(tmp_path, capsys):
     """--jobs 2: the scratch arm beside the pre-training, each stage in its own process, one thread each;
     the runs are the same runs, so every number equals the one-at-a-time experiment's."""

@@ -119,6 +119,7 @@ def triggers_for(out: Path, rng: random.Random):
             lambda: after_checkpoints(out, 1, rng.uniform(0, 0.01))]
 
 
+@pytest.mark.kill  # 28 s: in CI's second command (pytest -m 'kill or slow')
 def test_kill_9_then_resume_gives_the_uninterrupted_weights(forkserver, catalog, tmp_path, capsys):
     rng = random.Random(15)
     pre = ["pretrain", "--params", catalog, *RENDER, "--epochs", "2", "--heldout-per-category", "2", *TINY]
