@@ -139,3 +139,29 @@ def test_a_run_saved_before_the_setting_resumed_as_it_trained(catalog, tmp_path)
     with pytest.raises(FdslError, match="--small-convs: the run used onednn, this command gives matmul"):
         run("matmul", resume=True)
     assert run("onednn", resume=True)["complete"]
+
+
+def test_a_finished_experiment_stage_from_before_the_setting_is_not_taken_as_matmul(tmp_path):
+    """An experiment's finished stage saved before --small-convs existed trained with oneDNN: the plan, now at
+    matmul, refuses it in one line instead of mixing the two numerics in one comparison; a setting newer than
+    the run with no numerics of its own (here: absent and at its default) still passes."""
+    import json
+
+    from fdsl.core.errors import FdslError
+    from fdsl.experiments.plan import run_stage
+    from fdsl.train import checkpoint
+    from fdsl.train.recipes import recipe_config
+
+    config = recipe_config("resnet-sgd", "finetune", dict(model="test_resnet", epochs=1, image_size=16))
+    saved = json.loads(json.dumps(config.to_dict()))
+    del saved["small_convs"], saved["tensorboard"]
+    folder = tmp_path / "stage"
+    folder.mkdir()
+    (folder / checkpoint.SIDECAR).write_text(json.dumps({
+        "format": checkpoint.FORMAT, "model": "test_resnet", "classes": ["a", "b"], "model_kwargs": {},
+        "complete": True, "config": saved}))
+    never = lambda resume: pytest.fail("a finished stage must not be retrained")  # noqa: E731
+    with pytest.raises(FdslError, match=r"trained with other settings \(small_convs\)"):
+        run_stage(folder, config, never)
+    import dataclasses
+    assert run_stage(folder, dataclasses.replace(config, small_convs="onednn"), never)["complete"]

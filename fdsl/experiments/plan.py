@@ -43,14 +43,13 @@ def run_stage(folder: Path, config, start) -> dict:
     except FdslError:
         pass
     if meta and meta.get("complete"):
-        from fdsl.train.resume import RESUMABLE_CHANGES
+        from fdsl.train.resume import RESUMABLE_CHANGES, saved_setting
 
         wanted = json.loads(json.dumps(config.to_dict()))
-        # A setting newer than the folder's run is taken at its default there (a new logging option does not
-        # make every finished stage "trained otherwise").
-        defaults = json.loads(json.dumps(type(config)().to_dict()))
+        # A setting newer than the folder's run is taken at what that run did (a new logging option does not
+        # make every finished stage "trained otherwise"; one that changed the numerics does).
         changed = [k for k, v in wanted.items() if k not in RESUMABLE_CHANGES | {"model"}
-                   and meta["config"].get(k, defaults.get(k)) != v]
+                   and saved_setting(meta["config"], k, type(config)) != v]
         if changed:
             raise FdslError(f"{folder} was trained with other settings ({', '.join(changed)}); use another --out")
         return meta

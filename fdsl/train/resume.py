@@ -48,13 +48,21 @@ def restore(folder: Path, run, config, sidecar: dict, main: bool) -> dict | None
 BEFORE_THE_SETTING = {"small_convs": "onednn"}  # 2026-12-07: tiny-map convolutions became matmuls on the CPU
 
 
-def check_same_run(saved: dict, saved_config: dict, config: dict, sidecar: dict) -> None:
-    from fdsl.train.recipes import TrainConfig
+def saved_setting(saved_config: dict, key: str, config_type=None):
+    """A saved run's value of ``key``; for a setting newer than the run, what the run did: the behaviour before
+    the setting existed where that is not its default, else the default."""
+    if key in saved_config:
+        return _plain(saved_config[key])
+    if key in BEFORE_THE_SETTING:
+        return BEFORE_THE_SETTING[key]
+    if config_type is None:
+        from fdsl.train.recipes import TrainConfig as config_type
+    return _plain(config_type().to_dict().get(key))
 
-    # A setting newer than the saved run: that run had its default, or the behaviour before the setting existed.
-    defaults = {**TrainConfig().to_dict(), **BEFORE_THE_SETTING}
+
+def check_same_run(saved: dict, saved_config: dict, config: dict, sidecar: dict) -> None:
     for key, value in config.items():
-        old = _plain(saved_config.get(key, defaults.get(key)))
+        old = saved_setting(saved_config, key)
         if key not in RESUMABLE_CHANGES and old != _plain(value):
             flag = "--" + key.replace("_", "-")
             hint = " (the schedule was fixed by it: fine-tune from this run into a new --out to train longer)" \
