@@ -406,6 +406,20 @@ def _grey_patch_rows(value):
     return rows
 
 
+@njit(inline="always")
+def store_grey_patch(flat, i, mask, rows, width):
+    """One point's 3x3 grey patch at flat index i: three 4-byte read-modify-writes that keep each 4th byte.
+
+    rows: ``_grey_patch_rows`` of the colour; mask: the point's 9 bits, row-major, most significant first.
+    """
+    keep = np.uint32(0xFF000000)
+    _store_u32(flat, i, (_load_u32(flat, i) & keep) | rows[mask >> np.uint32(6)])
+    i += width
+    _store_u32(flat, i, (_load_u32(flat, i) & keep) | rows[(mask >> np.uint32(3)) & np.uint32(7)])
+    i += width
+    _store_u32(flat, i, (_load_u32(flat, i) & keep) | rows[mask & np.uint32(7)])
+
+
 @njit(cache=True, nogil=True)
 def patch_masks(mask_key, n, masks):
     """masks[t] = patch_mask(mask_key, t) for t < n, one hash per two points.
@@ -441,16 +455,9 @@ def splat_patches(xs, ys, valid, xmin, xmax, ymin, ymax, pad, colours, mask_key,
     # its row: each patch row is then one 4-byte read-modify-write that keeps the 4th byte.
     if channels == 1 and pad >= 5 and _LITTLE_ENDIAN:
         rows = _grey_patch_rows(colours[0, 0])
-        keep = np.uint32(0xFF000000)
         w = np.uint32(width)
         for t in range(valid):
-            mask = np.uint32(masks[t])
-            i = np.uint32(indices[t])
-            _store_u32(flat, i, (_load_u32(flat, i) & keep) | rows[mask >> np.uint32(6)])
-            i += w
-            _store_u32(flat, i, (_load_u32(flat, i) & keep) | rows[(mask >> np.uint32(3)) & np.uint32(7)])
-            i += w
-            _store_u32(flat, i, (_load_u32(flat, i) & keep) | rows[mask & np.uint32(7)])
+            store_grey_patch(flat, np.uint32(indices[t]), np.uint32(masks[t]), rows, w)
         return
     for t in range(valid):
         mask = np.uint32(masks[t])
