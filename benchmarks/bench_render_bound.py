@@ -38,9 +38,8 @@ from fdsl.kernels.numba.workspace import chain_arrays, mask_scratch  # noqa: E40
 TARGET_PER_SECOND = 3000
 POINTS = 100_000
 SIZE = 256
-_S33 = np.uint64(33)
-_LOW32 = np.uint64(0xFFFFFFFF)
-_ONE = np.uint64(1)
+# The draw's bit fields, as the kernel reads them.
+_S33, _LOW32, _ONE = kernel._S33, kernel._LOW32, kernel._ONE
 
 
 @njit(nogil=True)
