@@ -31,13 +31,17 @@ class OneLineParser(argparse.ArgumentParser):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", ExamplesFormatter)
+        # No prefix matching: "--data" must not become "--data-seed", nor a config key "epoch" "--epochs".
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
     def error(self, message):
         # "argument --seed: must be ..." (a range refused by fdsl.core.numbers) reads as the checks of the
         # layers below say it: "--seed must be ...".
         message = re.sub(r"^argument (-[\w-]+)(?:/-[\w-]+)*: must be ", r"\1 must be ", message)
-        raise FdslError(f"{self.prog}: {message} (see '{self.prog} --help')")
+        # The top-level parser's prog is "fdsl", which the error line already starts with.
+        where = "" if self.prog == "fdsl" else f"{self.prog}: "
+        raise FdslError(f"{where}{message} (see '{self.prog} --help')")
 
 
 EXAMPLES = """examples:

@@ -47,7 +47,8 @@ class Plan:
     render_size: int = setting(128, "side the pre-training images are rendered at", within=at_least(1))
     view_size: int = setting(40, "side the renders are resized to before the training crop (0: no resize): render "
                              "large, train small, as the published 362-px renders feed 224-px crops", within=at_least(0))
-    render_options: str = setting("", "other render settings, KEY=VALUE,... (e.g. points=20000); empty: defaults")
+    render_options: str = setting("", "other render settings of --formula, KEY=VALUE,... (e.g. points=20000 for "
+                             "fractal); empty: defaults")
     instances: int = setting(200, "pre-training images per category, rendered once", within=at_least(1))
     repeat: int = setting(1, "times an epoch shows each rendered image, augmented anew (OFDB, 1p-frac: 1 image "
                           "per category x --instances keeps the budget)", within=at_least(1))
@@ -105,7 +106,11 @@ class Plan:
             recipe_config(self.recipe, stage, self.stage_overrides(stage, self.seed, arm))
         from fdsl.formulas import create_formula
 
-        create_formula(self.formula)
+        # The family's own settings, checked before the catalog is searched and written.
+        formula = create_formula(self.formula)
+        formula.SearchSettings.from_strings(key_values(self.search_options), what="search setting")
+        formula.RenderSettings.from_strings({**key_values(self.render_options), "size": str(self.render_size)},
+                                            what="render setting")
         from fdsl.data.composite import parse_objects
         from fdsl.train.model import resolve
         from fdsl.train.stages import TASKS
@@ -117,7 +122,6 @@ class Plan:
             raise FdslError(f"--objects {self.objects}: needs 1 <= LOW <= HIGH and at most --categories "
                             f"{self.categories} (only {self.categories} categories to draw from)")
         resolve(self.model, self.image_size, 0.0)
-        key_values(self.search_options), key_values(self.render_options)
 
     def torch_threads(self) -> int:
         """--threads, else with several jobs the cores shared out among them (0: torch's own default)."""

@@ -82,6 +82,8 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
     if task is CLASSIFICATION:  # a timm model: its folder loads with timm.create_model("local-dir:RUN")
         sidecar["pretrained_cfg"] = hub_config.pretrained_cfg(model, config)
     created = not folder.exists()
+    if ctx.main and not created:
+        _refuse_foreign_folder(folder)
     lock = None
     try:
         if ctx.main:
@@ -124,6 +126,27 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
     finally:
         if lock is not None:
             lock.release()
+
+
+# What a training run writes at the top of its folder: a folder holding anything else and no run is not ours.
+RUN_FILES = frozenset({LOCK, checkpoint.SIDECAR, checkpoint.WEIGHTS, checkpoint.CHECKPOINTS, hub_config.CONFIG,
+                       logs.METRICS, logs.METRICS_CSV, logs.CURVES, logs.TENSORBOARD})
+
+
+def _refuse_foreign_folder(folder: Path) -> None:
+    """Refuse an --out that exists and holds no run but other files (a dataset, a catalog, another tool's output):
+    training into it would mix a run into them (and a dataset --out of its own --images gains a class).
+    A folder that holds a run is resume's to judge; one left by a run killed before its first save holds only
+    run files."""
+    from fdsl.core.files import PART_SUFFIX
+
+    if not folder.is_dir() or (folder / checkpoint.SIDECAR).exists() or (folder / checkpoint.CHECKPOINTS).exists():
+        return
+    foreign = sorted(entry.name for entry in folder.iterdir()
+                     if entry.name not in RUN_FILES and not entry.name.endswith(PART_SUFFIX))  # a write cut short
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise FdslError(f"{folder} is not empty and holds no fdsl training run ({shown}); choose a new or empty --out")
 
 
 def _lock(folder: Path):

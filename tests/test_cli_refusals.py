@@ -1,0 +1,69 @@
+"""Refusals found by a hostile probe: a run written into another tool's folder, options matched by prefix, and an
+experiment whose render settings are checked only after its catalog was written."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import assert_one_line_error, run_cli
+from test_train_bad_input import TINY, image_folder
+
+
+def test_pretrain_into_its_own_dataset_folder_is_refused(tmp_path, capsys):
+    images = image_folder(tmp_path / "render", ["00000", "00001"], per_class=8)
+    before = sorted(p.relative_to(images) for p in images.rglob("*"))
+    code, err = run_cli(capsys, "pretrain", "--images", images, *TINY, "--out", images)
+    assert_one_line_error(code, err, "is not empty and holds no fdsl training run", "00000, 00001",
+                          "choose a new or empty --out")
+    assert sorted(p.relative_to(images) for p in images.rglob("*")) == before  # nothing added: no class 'checkpoints'
+
+
+def test_finetune_into_a_folder_of_other_files_is_refused(tmp_path, capsys):
+    out = tmp_path / "catalog"
+    out.mkdir()
+    (out / "00000.csv").write_text("0.5,0.1,0.1,0.5,0.0,0.0,1.0\n")
+    code, err = run_cli(capsys, "finetune", "--scratch", "--data", "sklearn-digits", *TINY, "--out", out)
+    assert_one_line_error(code, err, "holds no fdsl training run (00000.csv)")
+    assert [p.name for p in out.iterdir()] == ["00000.csv"]
+
+
+def test_an_empty_folder_and_a_finished_run_are_still_accepted(tmp_path, capsys):
+    images = image_folder(tmp_path / "render", ["00000", "00001"], per_class=8)
+    out = tmp_path / "run"
+    out.mkdir()  # made by the user beforehand: empty, so ours
+    assert run_cli(capsys, "pretrain", "--images", images, *TINY, "--out", out)[0] == 0
+    (out / "notes.txt").write_text("mine")  # a user's file beside a run does not make it foreign
+    assert run_cli(capsys, "pretrain", "--images", images, *TINY, "--out", out, "--resume")[0] == 0
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["pretrain", "--images", "x", "--data", "7"], "unrecognized arguments: --data 7"),  # was --data-seed 7
+    (["finetune", "--scratch", "--data", "sklearn-digits", "--epoch", "2"], "unrecognized arguments: --epoch 2"),
+])
+def test_options_are_not_matched_by_prefix(tmp_path, capsys, argv, needle):
+    code, err = run_cli(capsys, *argv, "--out", tmp_path / "o")
+    assert_one_line_error(code, err, needle)
+    assert not err.startswith("fdsl: error: fdsl:")  # the program is named once
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_config_key_is_not_matched_by_prefix(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("epoch: 2\n")
+    code, err = run_cli(capsys, "finetune", "--scratch", "--data", "sklearn-digits", "--config", config,
+                        "--out", tmp_path / "o")
+    assert_one_line_error(code, err, "--epoch")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["--render-options", "points=20000"], "unknown render setting 'points'; choose from: instances, size"),
+    (["--search-options", "bogus=1"], "unknown search setting 'bogus'"),
+    (["--formula", "fractal", "--render-options", "points=-1"], "points"),
+])
+def test_experiment_settings_are_checked_before_the_catalog(tmp_path, capsys, flags, needle):
+    out = tmp_path / "xp"
+    code, err = run_cli(capsys, "experiment", "reproduce", "--out", out, "--quiet", *flags)
+    assert_one_line_error(code, err, needle)
+    assert not out.exists()  # no catalog written first
