@@ -67,3 +67,20 @@ def test_experiment_settings_are_checked_before_the_catalog(tmp_path, capsys, fl
     code, err = run_cli(capsys, "experiment", "reproduce", "--out", out, "--quiet", *flags)
     assert_one_line_error(code, err, needle)
     assert not out.exists()  # no catalog written first
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["--decoder", "upernet"], "--decoder is ignored by --task classification"),
+    (["--seg-loss", "ce+dice"], "--seg-loss is ignored by --task classification"),
+    (["--val", "sklearn-digits", "--val-fraction", "0.3"], "--val-fraction is ignored with --val"),
+    (["--task", "segmentation", "--crop-pct", "0.5"], "--crop-pct is ignored by --task segmentation"),
+    (["--task", "segmentation", "--re-prob", "0.5"], "--re-prob is ignored by --task segmentation"),
+    (["--task", "segmentation", "--drop-path", "0.1"], "--drop-path is ignored by --task segmentation"),
+    (["--task", "segmentation", "--max-classes", "2"], "--max-classes is ignored by --task segmentation"),
+])
+def test_finetune_refuses_what_it_would_ignore(tmp_path, capsys, flags, needle):
+    out = tmp_path / "run"
+    tiny = [word for word in TINY if word not in ("--crop-pct", "0.8")]  # itself ignored by segmentation
+    code, err = run_cli(capsys, "finetune", "--scratch", "--data", "sklearn-digits", *tiny, "--out", out, *flags)
+    assert_one_line_error(code, err, needle)
+    assert not out.exists()

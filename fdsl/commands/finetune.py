@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fdsl.core.numbers import Number, at_least, between
 from fdsl.core.checks import SEEDS
+from fdsl.commands.ignored import refuse_ignored, remember_defaults
 from fdsl.commands.results import json_alone_on_stdout, say_result
 from fdsl.commands.segmentation_options import add_segmentation_arguments, segmentation_summary, task_from_args
 from fdsl.train.options import add_training_arguments, config_from_args, inherit_from_checkpoint
@@ -53,12 +54,24 @@ def add_parser(verbs) -> None:
     add_training_arguments(parser)
     add_segmentation_arguments(parser)
     parser.set_defaults(run=run)
+    remember_defaults(parser)
+
+
+# What each task reads no further than the command line (given, they would be dropped in silence): segmentation
+# fine-tuning has its own crops and flips of image/mask pairs, and its smp models no drop path or layer groups.
+IGNORED = {
+    "classification": ("decoder", "seg_loss", "scale_range"),
+    "segmentation": ("auto_augment", "re_prob", "train_crop", "crop_pct", "drop_path", "layer_decay", "max_classes"),
+}
 
 
 @json_alone_on_stdout
 def run(args) -> int:
     from fdsl.core.errors import FdslError
 
+    refuse_ignored(args, IGNORED.get(args.task, ()), f"by --task {args.task}")
+    if args.val is not None:
+        refuse_ignored(args, ("val_fraction",), "with --val (the validation images are given, none is split off)")
     if args.scratch and args.model is None:
         raise FdslError("--scratch needs --model NAME (the model to train from random weights)")
     if args.task == "segmentation":
