@@ -84,3 +84,22 @@ def test_finetune_refuses_what_it_would_ignore(tmp_path, capsys, flags, needle):
     code, err = run_cli(capsys, "finetune", "--scratch", "--data", "sklearn-digits", *tiny, "--out", out, *flags)
     assert_one_line_error(code, err, needle)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["--shard-size", "10"], "--shard-size 10 is ignored by --format folder"),
+    (["--draw", "point-gray", "--patches", "5"], "--patches 5 is ignored by --draw point-gray"),
+])
+def test_render_refuses_what_it_would_ignore(tiny_catalog, tmp_path, capsys, flags, needle):
+    out = tmp_path / "out"
+    code, err = run_cli(capsys, "render", "fractal", "--params", tiny_catalog, "--out", out, "--size", "32",
+                        "--points", "500", *flags)
+    assert_one_line_error(code, err, needle)
+    assert not out.exists()
+
+
+def test_scenes_refuse_a_shard_size_without_tars(tmp_path, capsys):
+    out = tmp_path / "scenes"
+    code, err = run_cli(capsys, "scenes", "--params", tmp_path / "none", "--out", out, "--shard-size", "3")
+    assert_one_line_error(code, err, "--shard-size 3 is ignored by --format folder")
+    assert not out.exists()

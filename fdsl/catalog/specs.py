@@ -60,6 +60,9 @@ class Output:
             raise FdslError(f"unknown --format '{self.format}'; choose one of: {', '.join(OUTPUT_FORMATS)}")
         if self.shard_size < 1:
             raise FdslError(f"--shard-size must be at least 1 image per tar, got {self.shard_size}")
+        if self.format == "folder" and self.shard_size != DEFAULT_SHARD_SIZE:
+            raise FdslError(f"--shard-size {self.shard_size} is ignored by --format folder (it sizes the tars of "
+                            "--format webdataset); drop it or add --format webdataset")
 
     def to_dict(self) -> dict:
         """The dataset's identity in its manifest (the shard size matters only to tars)."""

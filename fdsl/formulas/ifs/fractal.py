@@ -11,6 +11,7 @@ import dataclasses
 
 import numpy as np
 
+from fdsl.core.errors import FdslError
 from fdsl.formulas.base import Settings, between, option, register
 from fdsl.formulas.ifs.base import IFSCanvasSettings, IFSFormula, NO_UNIFORMS, check_canvas
 from fdsl.formulas.ifs.maps import (
@@ -41,13 +42,23 @@ class FractalSearchSettings(Settings):
         check_canvas(self.size, self.pad, self.points)
 
 
+FRACTAL_DEFAULT_PATCHES = 10  # the published 10 patch draws per weight row
+
+
 @dataclasses.dataclass
 class FractalRenderSettings(IFSCanvasSettings):
     weight_delta: float = option(0.4, "weight-row step delta: rows scale one parameter by 1-2d, 1-d, 1+d, 1+2d",
                                  within=between(0.0, 1.0))
-    patches: int = option(10, "random 3x3 patch draws per weight row (patch modes)", within=between(1, 1000))
+    patches: int = option(FRACTAL_DEFAULT_PATCHES, "random 3x3 patch draws per weight row (patch modes)", within=between(1, 1000))
     flips: int = option(4, "flips per render: 1 (none) to 4 (none, top-bottom, left-right, both)",
                         within=between(1, 4))
+
+    def validate(self) -> None:
+        super().validate()
+        # A point draw has one image per weight row: patches would be recorded, and change nothing.
+        if not self.patch_mode and self.patches != FRACTAL_DEFAULT_PATCHES:
+            raise FdslError(f"--patches {self.patches} is ignored by --draw {self.draw} (it counts the random "
+                            "patch draws of the patch modes); drop it or choose a patch draw")
 
 
 def draws_per_row(settings: FractalRenderSettings) -> int:
