@@ -61,6 +61,7 @@ def test_a_config_key_is_not_matched_by_prefix(tmp_path, capsys):
     (["--render-options", "points=20000"], "unknown render setting 'points'; choose from: instances, size"),
     (["--search-options", "bogus=1"], "unknown search setting 'bogus'"),
     (["--formula", "fractal", "--render-options", "points=-1"], "points"),
+    (["--objects", "3"], "--objects 3 is ignored by --task classification"),
 ])
 def test_experiment_settings_are_checked_before_the_catalog(tmp_path, capsys, flags, needle):
     out = tmp_path / "xp"

@@ -118,6 +118,9 @@ class Plan:
         if self.task not in TASKS:
             raise FdslError(f"unknown --task '{self.task}'; choose one of: {', '.join(TASKS)}")
         low, high = parse_objects(self.objects)
+        if self.task != "multi-instance" and self.objects != Plan.objects:
+            raise FdslError(f"--objects {self.objects} is ignored by --task {self.task} (it counts the shapes of a "
+                            "multi-instance image); drop it or add --task multi-instance")
         if self.task == "multi-instance" and not (1 <= low <= high <= self.categories):
             raise FdslError(f"--objects {self.objects}: needs 1 <= LOW <= HIGH and at most --categories "
                             f"{self.categories} (only {self.categories} categories to draw from)")
