@@ -104,3 +104,25 @@ def test_scenes_refuse_a_shard_size_without_tars(tmp_path, capsys):
     code, err = run_cli(capsys, "scenes", "--params", tmp_path / "none", "--out", out, "--shard-size", "3")
     assert_one_line_error(code, err, "--shard-size 3 is ignored by --format folder")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["viz", "filters", "run", "--data", "sklearn-digits"], "--data is ignored by viz filters"),
+    (["viz", "curves", "run", "--max-filters", "3"], "--max-filters is ignored by viz curves"),
+])
+def test_viz_refuses_what_its_kind_would_ignore(tmp_path, capsys, argv, needle):
+    out = tmp_path / "v.png"
+    code, err = run_cli(capsys, *argv, "--out", out)
+    assert_one_line_error(code, err, needle)
+    assert not out.exists()
+
+
+def test_preview_of_a_dataset_refuses_a_seed_and_says_a_smaller_sheet(tmp_path, capsys):
+    images = image_folder(tmp_path / "render", ["00000", "00001"], per_class=3)
+    out = tmp_path / "p.png"
+    code, err = run_cli(capsys, "preview", images, "--out", out, "--seed", "5")
+    assert_one_line_error(code, err, "--seed 5 is ignored")
+    assert not out.exists()
+    code, err = run_cli(capsys, "preview", images, "--out", out, "--rows", "10", "--columns", "10")
+    assert code == 0 and out.exists()
+    assert "the sheet is 2 x 3, not the 10 x 10 asked for" in err

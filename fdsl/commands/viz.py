@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from fdsl.commands.ignored import refuse_ignored, remember_defaults
 from fdsl.core.numbers import Number, at_least
 from fdsl.viz import KINDS, NEEDS_IMAGES
 from fdsl.core.checks import output_path
@@ -43,6 +44,7 @@ def add_parser(verbs) -> None:
     parser.add_argument("--max-filters", type=Number(int, at_least(1)), default=256,
                         help="filters: show at most this many per run")
     parser.set_defaults(run=run)
+    remember_defaults(parser)
 
 
 def run(args) -> int:
@@ -53,6 +55,10 @@ def run(args) -> int:
     from fdsl.viz.figure import check_out
 
     check_out(args.out)
+    if args.kind not in NEEDS_IMAGES:
+        refuse_ignored(args, ("data", "images"), f"by viz {args.kind} (it draws no images of data)")
+    if args.kind != "filters":
+        refuse_ignored(args, ("max_filters",), f"by viz {args.kind} (it draws no filters)")
     if args.max_filters < 1:
         raise FdslError(f"--max-filters must be at least 1, got {args.max_filters}")
     # Everything is read and computed before the figure is saved: a bad input writes nothing.

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 from fdsl.catalog.params import load_catalog, read_manifest
 from fdsl.core.errors import FdslError
 from fdsl.core.files import atomic_open
+from fdsl.core.notes import note
 from fdsl.formulas import create_formula
 from fdsl.core.seeding import rng_for
 from fdsl.core.checks import check_seed
@@ -140,10 +141,16 @@ def preview(source: Path, out: Path, rows: int = 8, columns: int = 8, tile: int 
     else:
         if manifest is not None and manifest.get("kind") == "catalog":
             sheet_rows = rows_from_catalog(source, rows, columns, size=max(tile * 2, 64), seed=seed)
-        elif shard_files(source):
-            sheet_rows = rows_from_shards(source, rows, columns)
         else:
-            sheet_rows = rows_from_dataset(source, rows, columns)
+            if seed != 0:  # a rendered dataset's images are what they are: no draw to seed
+                raise FdslError(f"--seed {seed} is ignored for {source} (it seeds the draws of a catalog's preview; "
+                                "a rendered dataset shows its own images); drop it")
+            sheet_rows = rows_from_shards(source, rows, columns) if shard_files(source) else \
+                rows_from_dataset(source, rows, columns)
+        shown_columns = max((len(row[1]) for row in sheet_rows), default=0)
+        if sheet_rows and (len(sheet_rows) < rows or shown_columns < columns):
+            note(f"{source} has {len(sheet_rows)} categories with at most {shown_columns} images shown each: the "
+                 f"sheet is {len(sheet_rows)} x {shown_columns}, not the {rows} x {columns} asked for")
         sheet = contact_sheet(sheet_rows, tile)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
