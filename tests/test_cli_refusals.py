@@ -126,3 +126,13 @@ def test_preview_of_a_dataset_refuses_a_seed_and_says_a_smaller_sheet(tmp_path, 
     code, err = run_cli(capsys, "preview", images, "--out", out, "--rows", "10", "--columns", "10")
     assert code == 0 and out.exists()
     assert "the sheet is 2 x 3, not the 10 x 10 asked for" in err
+
+
+def test_rendering_into_a_catalog_names_it(tiny_catalog, tmp_path, capsys):
+    code, err = run_cli(capsys, "render", "fractal", "--params", tiny_catalog, "--out", tiny_catalog, "--size", "32")
+    assert_one_line_error(code, err, "holds a catalog written by 'fdsl search'", "render to a new --out")
+
+
+def test_pretrain_lists_every_task(tmp_path, capsys):
+    code, err = run_cli(capsys, "pretrain", "--images", tmp_path, *TINY, "--task", "bogus", "--out", tmp_path / "o")
+    assert_one_line_error(code, err, "unknown --task 'bogus'", "classification, multi-instance, segmentation")

@@ -85,7 +85,11 @@ def run(args) -> int:
     from fdsl.train.checkpoint import read_meta
 
     # A missing checkpoint is said first; what is taken from it is said (and recorded) when training starts.
-    inherited = inherit_from_checkpoint(args, read_meta(args.checkpoint)) if args.checkpoint is not None else []
+    source = read_meta(args.checkpoint) if args.checkpoint is not None else None
+    if source is not None and source.get("task") == "segmentation":
+        raise FdslError(f"{args.checkpoint} is a segmentation run; fine-tune it with --task segmentation (or give a "
+                        "classification run)")
+    inherited = inherit_from_checkpoint(args, source) if source is not None else []
     config = config_from_args(args, "finetune")
     data = FinetuneData(args.data, val=args.val, val_fraction=args.val_fraction, split_seed=args.split_seed,
                         train_images=args.train_images, max_classes=args.max_classes)

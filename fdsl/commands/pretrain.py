@@ -77,7 +77,9 @@ IGNORED = {
 
 @json_alone_on_stdout
 def run(args) -> int:
-    refuse_ignored(args, IGNORED.get(args.task, ()), f"by --task {args.task}")
+    if args.task not in IGNORED:
+        raise FdslError(f"unknown --task '{args.task}'; choose one of: {', '.join(sorted(IGNORED))}")
+    refuse_ignored(args, IGNORED[args.task], f"by --task {args.task}")
     if args.images is not None:
         refuse_ignored(args, ("formula", "render", "render_once", "heldout_per_category"),
                        "with --images (the images are rendered already; a tenth of each class is held out)")

@@ -161,9 +161,12 @@ def check_existing(out: Path, identity: dict, shard: Shard | None = None) -> Non
             how = f"--shard K/{split}" if split > 1 else "no --shard"
             raise FdslError(f"{out} holds a render split into {split} shard(s) ({path.name}); render the rest with "
                             f"{how} ('fdsl status {out}' names what is missing), or render to a new --out")
+        if previous.get("kind") == "catalog":
+            raise FdslError(f"{out} holds a catalog written by 'fdsl search' ({path.name}), not a render; give it as "
+                            "--params and render to a new --out")
         mismatched = [k for k in identity if previous.get(k, LEGACY_IDENTITY.get(k)) != identity[k]]
         if mismatched:
-            raise FdslError(f"{out} holds a dataset made with a different {', '.join(mismatched)} ({path.name}); "
+            raise FdslError(f"{out} holds a dataset made with other {', '.join(mismatched)} ({path.name}); "
                             "re-run with the same options, or render to a new --out")
 
 
