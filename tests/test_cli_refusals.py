@@ -136,3 +136,14 @@ def test_rendering_into_a_catalog_names_it(tiny_catalog, tmp_path, capsys):
 def test_pretrain_lists_every_task(tmp_path, capsys):
     code, err = run_cli(capsys, "pretrain", "--images", tmp_path, *TINY, "--task", "bogus", "--out", tmp_path / "o")
     assert_one_line_error(code, err, "unknown --task 'bogus'", "classification, multi-instance, segmentation")
+
+
+def test_resume_from_another_checkpoint_names_the_two_runs(tmp_path, capsys):
+    images = image_folder(tmp_path / "render", ["00000", "00001"], per_class=8)
+    for name, seed in (("pre-a", "0"), ("pre-b", "1")):
+        assert run_cli(capsys, "pretrain", "--images", images, *TINY, "--seed", seed, "--out", tmp_path / name)[0] == 0
+    tuned = tmp_path / "tuned"
+    common = ["finetune", "--data", images, *TINY, "--out", tuned]
+    assert run_cli(capsys, *common, "--checkpoint", tmp_path / "pre-a")[0] == 0
+    code, err = run_cli(capsys, *common, "--checkpoint", tmp_path / "pre-b", "--resume")
+    assert_one_line_error(code, err, "--resume with another pre-trained start (--checkpoint)", "pre-a", "pre-b")

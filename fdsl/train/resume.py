@@ -98,11 +98,12 @@ def _setting(where: str) -> str:
 
 
 def _first_difference(old, new, where: str):
-    """The first differing leaf; content fingerprints and sizes last, since they follow from the settings
-    and a user recognises a setting, not a hash."""
+    """The first differing leaf: a path first (what the user typed), content fingerprints, sizes and a parent
+    run's results last, since they follow from the settings and a user recognises a setting, not a hash."""
     if isinstance(old, dict) and isinstance(new, dict):
-        derived = ("fingerprint", "size", "train_size", "val_size", "val_fingerprint")
-        for key in sorted(set(old) | set(new), key=lambda k: (str(k) in derived, str(k))):
+        derived = ("fingerprint", "size", "train_size", "val_size", "val_fingerprint", "metrics", "epoch")
+        for key in sorted(set(old) | set(new), key=lambda k: (0 if k == "path" else 2 if str(k) in derived else 1,
+                                                                str(k))):
             found = _first_difference(old.get(key), new.get(key), f"{where}.{key}")
             if found:
                 return found
@@ -117,4 +118,6 @@ def _plain(value):
 
 def _short(value) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else value
-    return text if len(text) <= 60 else text[:57] + "..."
+    if len(text) <= 60:
+        return text
+    return "..." + text[-57:] if isinstance(value, str) and "/" in value else text[:57] + "..."  # a path's end tells
