@@ -147,3 +147,13 @@ def test_resume_from_another_checkpoint_names_the_two_runs(tmp_path, capsys):
     assert run_cli(capsys, *common, "--checkpoint", tmp_path / "pre-a")[0] == 0
     code, err = run_cli(capsys, *common, "--checkpoint", tmp_path / "pre-b", "--resume")
     assert_one_line_error(code, err, "--resume with another pre-trained start (--checkpoint)", "pre-a", "pre-b")
+
+
+def test_npz_labels_with_gaps_are_said(tmp_path, capsys):
+    import numpy as np
+
+    data = tmp_path / "gaps.npz"
+    np.savez(data, images=np.zeros((12, 8, 8), dtype=np.uint8), labels=(np.arange(12) % 3) * 5)
+    code, err = run_cli(capsys, "finetune", "--scratch", "--data", data, *TINY, "--out", tmp_path / "run")
+    assert code == 0, err
+    assert "labels run 0..10 and 8 of those classes have no image (1, 2, 3, 4, 6, ...)" in err

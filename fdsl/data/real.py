@@ -23,6 +23,7 @@ from PIL import Image
 
 from fdsl.core.errors import FdslError
 from fdsl.core.imagefiles import IMAGE_SUFFIXES, is_image_file
+from fdsl.core.notes import note
 from fdsl.core.seeding import rng_for
 from fdsl.data.labelled import LabelledImages
 
@@ -172,6 +173,11 @@ def _npz_images(path: Path) -> ArrayImages:
     if labels.size and labels.min() < 0:
         raise FdslError(f"{path}: labels must be >= 0")
     count = int(labels.max()) + 1 if labels.size else 0
+    empty = np.setdiff1d(np.arange(count), labels)
+    if empty.size:  # class i is label i: a gap in the labels is a class with no image, trained as one
+        shown = ", ".join(map(str, empty[:5])) + (", ..." if empty.size > 5 else "")
+        note(f"{path}: labels run 0..{count - 1} and {empty.size} of those classes have no image ({shown}); they "
+             "stay classes of the model (renumber the labels 0..N-1 to drop them)")
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
     return ArrayImages(images, labels, [str(i) for i in range(count)], digest, str(path))
 
