@@ -157,3 +157,12 @@ def test_npz_labels_with_gaps_are_said(tmp_path, capsys):
     code, err = run_cli(capsys, "finetune", "--scratch", "--data", data, *TINY, "--out", tmp_path / "run")
     assert code == 0, err
     assert "labels run 0..10 and 8 of those classes have no image (1, 2, 3, 4, 6, ...)" in err
+
+
+def test_preview_says_it_replaces_an_existing_sheet(tmp_path, capsys):
+    images = image_folder(tmp_path / "render", ["00000", "00001"], per_class=3)
+    out = tmp_path / "p.png"
+    out.write_bytes(b"old")
+    code, err = run_cli(capsys, "preview", images, "--out", out, "--rows", "2", "--columns", "3")
+    assert code == 0 and f"{out} exists: the new contact sheet replaces it" in err
+    assert out.read_bytes() != b"old"

@@ -129,6 +129,8 @@ def preview(source: Path, out: Path, rows: int = 8, columns: int = 8, tile: int 
     out = Path(out)
     if out.suffix.lower() not in {".png", ".jpg", ".jpeg"}:
         raise FdslError(f"--out {out}: use a .png or .jpg file name")
+    if out.is_file():
+        note(f"{out} exists: the new contact sheet replaces it")
     manifest = read_manifest(source)
     if manifest is not None and manifest.get("kind") == "scenes":
         from fdsl.preview.scenes import scene_sheet  # matplotlib, only for scenes

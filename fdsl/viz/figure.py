@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fdsl.core.errors import FdslError
 from fdsl.core.files import atomic_open
+from fdsl.core.notes import note as say  # "note" names a caption line below
 
 
 def pyplot():
@@ -58,6 +59,8 @@ def check_out(out: Path) -> Path:
         raise FdslError(f"--out {out}: give a .png (or .pdf, .svg, .jpg) file name")
     if out.is_dir():
         raise FdslError(f"--out {out} is a folder; give a file name such as {out / 'viz.png'}")
+    if out.is_file():
+        say(f"{out} exists: the new figure replaces it")
     return out
 
 

@@ -166,7 +166,9 @@ def check_existing(out: Path, identity: dict, shard: Shard | None = None) -> Non
                             "--params and render to a new --out")
         mismatched = [k for k in identity if previous.get(k, LEGACY_IDENTITY.get(k)) != identity[k]]
         if mismatched:
-            raise FdslError(f"{out} holds a dataset made with other {', '.join(mismatched)} ({path.name}); "
+            what = ("a " if len(mismatched) == 1 and not mismatched[0].endswith("s") else "") + "different " \
+                + ", ".join(mismatched)
+            raise FdslError(f"{out} holds a dataset made with {what} ({path.name}); "
                             "re-run with the same options, or render to a new --out")
 
 
