@@ -166,3 +166,10 @@ def test_preview_says_it_replaces_an_existing_sheet(tmp_path, capsys):
     code, err = run_cli(capsys, "preview", images, "--out", out, "--rows", "2", "--columns", "3")
     assert code == 0 and f"{out} exists: the new contact sheet replaces it" in err
     assert out.read_bytes() != b"old"
+
+
+def test_pretrain_on_images_refuses_instances(tmp_path, capsys):
+    images = image_folder(tmp_path / "render", ["00000", "00001"], per_class=8)
+    code, err = run_cli(capsys, "pretrain", "--images", images, *TINY, "--instances", "4", "--out", tmp_path / "o")
+    assert_one_line_error(code, err, "--instances is ignored with --images")
+    assert not (tmp_path / "o").exists()

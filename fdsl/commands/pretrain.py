@@ -81,7 +81,7 @@ def run(args) -> int:
         raise FdslError(f"unknown --task '{args.task}'; choose one of: {', '.join(sorted(IGNORED))}")
     refuse_ignored(args, IGNORED[args.task], f"by --task {args.task}")
     if args.images is not None:
-        refuse_ignored(args, ("formula", "render", "render_once", "heldout_per_category"),
+        refuse_ignored(args, ("formula", "render", "render_once", "heldout_per_category", "instances"),
                        "with --images (the images are rendered already; a tenth of each class is held out)")
     if args.task == "segmentation":
         if args.learnability_only:
