@@ -173,3 +173,14 @@ def test_pretrain_on_images_refuses_instances(tmp_path, capsys):
     code, err = run_cli(capsys, "pretrain", "--images", images, *TINY, "--instances", "4", "--out", tmp_path / "o")
     assert_one_line_error(code, err, "--instances is ignored with --images")
     assert not (tmp_path / "o").exists()
+
+
+def test_a_render_names_its_first_warning(tmp_path, capsys):
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "00000.csv").write_text("1e300,0.1,0.1,0.5,0.0,0.0,0.5\n0.5,0.1,0.1,0.5,0.0,0.0,0.5\n")
+    code, _ = run_cli(capsys, "render", "fractal", "--params", params, "--out", tmp_path / "out", "--size", "32",
+                      "--points", "500", "--patches", "1", "--flips", "1", "--quiet")
+    assert code == 0
+    out = run_cli.stdout
+    assert "draws had warnings (" in out and "diverged " in out and "; e.g. category 0 draw " in out  # kinds, a case

@@ -99,5 +99,11 @@ def run(args) -> int:
     print(f"wrote {report.written} images ({report.skipped} already there) in {report.seconds:.1f} s "
           f"({rate:.0f} img/s) -> {args.out}")
     if getattr(report, "warnings", None):
-        print(f"{len(report.warnings)} draws had warnings (e.g. divergent systems); see {report.manifest}")
+        kinds: dict[str, int] = {}
+        for item in report.warnings:
+            kind = item["warning"].split(":")[0]
+            kinds[kind] = kinds.get(kind, 0) + 1
+        first = report.warnings[0]
+        print(f"{len(report.warnings)} draws had warnings ({', '.join(f'{k} {n}' for k, n in kinds.items())}; e.g. "
+              f"category {first['category']} draw {first['draw']}: {first['warning']}); see {report.manifest}")
     return 0
