@@ -10,18 +10,33 @@ from fdsl.commands.finetune import add_data_arguments
 
 
 EXAMPLES = """examples:
-  fdsl evaluate --checkpoint runs/c10 --data ../shared/data/cifar10/train.zip --split val --val-fraction 0.1"""
+  fdsl evaluate --checkpoint runs/c10 --data ../shared/data/cifar10/train.zip --split val
+  fdsl evaluate --checkpoint runs/pre --data path/to/ImageFolder --split val --val-fraction 0.1 --split-seed 0"""
+
+SPLIT_HELP = {
+    "--val-fraction": "with --split val/train: the fraction of each class on the validation side (default: the "
+                      "fraction the checkpoint's fine-tuning carved from this --data; needed, with --split-seed, "
+                      "when it records none)",
+    "--split-seed": "with --split val/train: the seed of that split (default: the fine-tuning's, as --val-fraction)",
+}
 
 
 def add_parser(verbs) -> None:
     parser = verbs.add_parser("evaluate", help="top-1/top-5 accuracy of a checkpoint on labelled images",
                               description="Score a run folder of 'fdsl pretrain' or 'fdsl finetune' on labelled "
                               "images: top-1 and top-5 accuracy, with --split the validation split that fine-tuning "
-                              "carved (same --val-fraction and --split-seed).", epilog=EXAMPLES)
+                              "carved (its --val-fraction and --split-seed, read from the run folder).",
+                              epilog=EXAMPLES)
     parser.add_argument("--checkpoint", type=Path, required=True, help="run folder written by pretrain or finetune")
     add_data_arguments(parser, explicit_val=False)
+    # None: not given, so the split the checkpoint's fine-tuning recorded (fdsl.train.stages.evaluate).
+    parser.set_defaults(val_fraction=None, split_seed=None)
+    for action in parser._actions:
+        for option in set(action.option_strings) & set(SPLIT_HELP):
+            action.help = SPLIT_HELP[option]
     parser.add_argument("--split", choices=("all", "train", "val"), default="all",
-                        help="evaluate all of --data, or one side of the split made by --val-fraction/--split-seed")
+                        help="evaluate all of --data (default), or one side of the split the checkpoint's fine-tuning "
+                        "carved from it (or of --val-fraction/--split-seed when it records none)")
     parser.add_argument("--batch-size", type=Number(int, at_least(1)), default=256,
                         help="images per evaluation step (default: 256)")
     parser.add_argument("--workers", type=Number(int, at_least(0)), default=0,

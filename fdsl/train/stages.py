@@ -204,17 +204,94 @@ def _set_drop_path(model, rate: float) -> None:
         module.drop_prob = rate * i / max(len(paths) - 1, 1)
 
 
-def evaluate(checkpoint_path: Path, data: str, split_name: str = "all", val_fraction: float = 0.1,
-             split_seed: int = 0, max_classes: int | None = None, batch_size: int = 256, workers: int = 0,
+def evaluate(checkpoint_path: Path, data: str, split_name: str = "all", val_fraction: float | None = None,
+             split_seed: int | None = None, max_classes: int | None = None, batch_size: int = 256, workers: int = 0,
              device: str = "auto", progress: bool = True, match_by_index: bool = False) -> dict:
+    """Top-1/top-5 of a checkpoint on ``data``, all of it or one side (``split_name`` "train"/"val") of a split.
+
+    ``val_fraction``/``split_seed`` None: the split the checkpoint's fine-tuning carved from this same data (its
+    record in model.json, said in a note); given, they must be that split's, or the checkpoint records none for
+    this data (a pre-training run, a fine-tuning with a separate --val, other data).
+    """
     _check_loader(batch_size, workers)
-    checkpoint.read_meta(checkpoint_path)  # a missing checkpoint is said before the data is read
+    if split_name not in ("all", "train", "val"):
+        raise FdslError(f"unknown split '{split_name}'; choose one of: all, train, val")
+    if split_name == "all":
+        given = [f"{name} {value:g}" for name, value in (("--val-fraction", val_fraction),
+                                                         ("--split-seed", split_seed)) if value is not None]
+        if given:
+            raise FdslError(f"{' and '.join(given)} would be ignored: --split all (the default) scores all of --data; "
+                            "add --split val or --split train to score one side of that split, or drop them")
+    meta = checkpoint.read_meta(checkpoint_path)  # a missing checkpoint is said before the data is read
     source = keep_classes(open_images(data), max_classes)
     if split_name != "all":
-        train, held_out = split(source, val_fraction, split_seed)
+        val_fraction, split_seed, train_limit = _evaluation_split(meta, checkpoint_path, source, str(data),
+                                                                  split_name, val_fraction, split_seed)
+        train, held_out = split(source, val_fraction, split_seed, train_limit=train_limit)
         source = held_out if split_name == "val" else train
     return evaluate_on(checkpoint_path, source, str(data), batch_size, workers, device, progress,
                        match_by_index=match_by_index)
+
+
+def _evaluation_split(meta: dict, checkpoint_path: Path, source, data: str, split_name: str,
+                      val_fraction: float | None, split_seed: int | None):
+    """(fraction, seed, training subset size or None) of the split ``evaluate --split`` carves from ``source``.
+
+    The fine-tuning record is ``data["val"] == "F of it, split seed S"`` (``real_splits``) beside the data's
+    fingerprint, the sizes of both sides and ``train_images``.
+    """
+    import re
+
+    record = meta.get("data") if isinstance(meta.get("data"), dict) else {}
+    carved = re.fullmatch(r"(\S+) of it, split seed (-?\d+)", str(record.get("val", "")))
+    same_data = record.get("fingerprint") is not None and record.get("fingerprint") == source.fingerprint
+    if not (carved and same_data and meta.get("stage") == "finetune"):
+        if val_fraction is None or split_seed is None:
+            if meta.get("stage") != "finetune":
+                why = f"{checkpoint_path} is a {meta.get('stage', 'pre-training')} run, not a fine-tuning"
+            elif not same_data:
+                why = f"{checkpoint_path} was fine-tuned on other data than {data}"
+            else:
+                why = f"{checkpoint_path} was fine-tuned with a validation set of its own ({record.get('val')})"
+            missing = " and ".join(name for name, value in (("--val-fraction", val_fraction),
+                                                            ("--split-seed", split_seed)) if value is None)
+            raise FdslError(f"--split {split_name}: {why}, so it records no split of this data to reuse; give "
+                            f"{missing} to choose one, or use --split all")
+        if same_data:
+            from fdsl.core.notes import warn
+
+            warn(f"--split {split_name}: {checkpoint_path} trained on this data without carving a split from it, "
+                 f"so the {split_name} side of --val-fraction {val_fraction:g} --split-seed {split_seed} may hold "
+                 "images it trained on")
+        return val_fraction, split_seed, None
+    recorded_text, recorded_seed = carved.group(1), int(carved.group(2))
+    if val_fraction is not None and f"{val_fraction:g}" != recorded_text:
+        raise FdslError(f"--val-fraction {val_fraction:g} is not the split {checkpoint_path} was fine-tuned with "
+                        f"on this data (--val-fraction {recorded_text} --split-seed {recorded_seed}): the other split "
+                        "would score images it trained on; drop --val-fraction to use the run's, or evaluate other data")
+    if split_seed is not None and split_seed != recorded_seed:
+        raise FdslError(f"--split-seed {split_seed} is not the split {checkpoint_path} was fine-tuned with on "
+                        f"this data (--val-fraction {recorded_text} --split-seed {recorded_seed}): the other split "
+                        "would score images it trained on; drop --split-seed to use the run's, or evaluate other data")
+    taken = [name for name, value in (("--val-fraction", val_fraction), ("--split-seed", split_seed)) if value is None]
+    fraction = val_fraction if val_fraction is not None else float(recorded_text)
+    train_images = record.get("train_images")
+    train, held_out = split(source, fraction, recorded_seed, train_limit=train_images)
+    sizes = {"train": len(train), "val": len(held_out)}
+    recorded_sizes = {"train": record.get("train_size"), "val": record.get("val_size")}
+    if any(recorded_sizes[side] is not None and recorded_sizes[side] != sizes[side] for side in sizes):
+        raise FdslError(f"--split {split_name}: carving {recorded_text} of {data} with split seed {recorded_seed} "
+                        f"gives {sizes['train']} training and {sizes['val']} validation images, but {checkpoint_path} "
+                        f"recorded {recorded_sizes['train']} and {recorded_sizes['val']}; give the run's exact "
+                        "--val-fraction")
+    if taken:
+        from fdsl.core.notes import note
+
+        subset = f", its {train_images}-image training subset" if train_images is not None and split_name == "train" \
+            else ""
+        note(f"--split {split_name}: {' and '.join(taken)} taken from {checkpoint_path}'s fine-tuning: "
+             f"--val-fraction {recorded_text} --split-seed {recorded_seed}{subset} ({sizes[split_name]} images)")
+    return fraction, recorded_seed, train_images
 
 
 def evaluate_on(checkpoint_path: Path, dataset, where: str, batch_size: int = 256, workers: int = 0,
