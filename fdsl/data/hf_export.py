@@ -3,12 +3,17 @@
 and a ``label`` ClassLabel with the dataset's class names.
 
 The source is anything ``open_images`` reads: an ``fdsl render`` ImageFolder or WebDataset folder, a zip, an npz.
-Shards are written under temporary names and renamed, so a killed export leaves no shard half-written.
+The shards are written to a hidden staging folder beside ``OUT`` that is renamed to ``OUT`` only once every
+shard is complete: an export that is refused (a damaged image, a full disk) or killed leaves no ``OUT`` behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import shutil
+import warnings
 from pathlib import Path
 
 from fdsl.core.errors import FdslError
@@ -21,35 +26,128 @@ def export_parquet(source: str, out: Path, shard_size: int = 10_000, progress: b
         import datasets
     except ModuleNotFoundError:
         raise FdslError("exporting to Hugging Face datasets needs the 'datasets' package: pip install 'fdsl[hf]'") from None
-    from fdsl.core.progress import bar
     from fdsl.data.real import open_images
 
     if shard_size < 1:
         raise FdslError(f"--shard-size must be at least 1, got {shard_size}")
-    images = open_images(str(source))
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise FdslError(f"{out} already exists and is not empty; choose a new --out for the export")
-    out.mkdir(parents=True, exist_ok=True)
+    check_new_folder(out)
+    images = open_images(str(source))
+    created = make_parents(out.parent)
+    staging = out.parent / f".{out.name}.{os.getpid()}.part"
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            staging.mkdir()
+        except OSError as exc:
+            raise FdslError(f"cannot write to {out.parent} ({exc.strerror or exc}); choose a writable --out") from None
+        with quiet_datasets(datasets):
+            names = write_shards(datasets, images, staging, shard_size, progress)
+        publish(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in reversed(created):  # the parents this export made, innermost first, if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return [out / name for name in names]
+
+
+def check_new_folder(out: Path) -> None:
+    """FdslError unless ``out`` is a folder to be: absent or empty, below no file."""
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise FdslError(f"{out} already exists and is not a folder; choose a new --out for the export")
+        try:
+            if any(out.iterdir()):
+                raise FdslError(f"{out} already exists and is not empty; choose a new --out for the export")
+        except OSError as exc:
+            raise FdslError(f"cannot read {out} ({exc.strerror or exc}); choose a new --out for the export") from None
+        return
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise FdslError(f"cannot write to {out}: {parent} is a file, not a folder; choose a writable --out")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise FdslError(f"cannot write to {parent} (permission denied); choose a writable --out")
+            return
+
+
+def make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; the ones created, outermost first."""
+    missing = [parent for parent in [folder, *folder.parents] if not parent.exists()][::-1]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FdslError(f"cannot create {folder} ({exc.strerror or exc}); choose a writable --out") from None
+    return missing
+
+
+def write_shards(datasets, images, folder: Path, shard_size: int, progress: bool) -> list[str]:
+    """The images as Parquet shards in ``folder``; their file names."""
+    from fdsl.core.progress import bar
+
     features = datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(names=list(images.classes))})
     count = -(-len(images) // shard_size)
-    written, progress_bar = [], bar(len(images), "export", enabled=progress)
+    names, progress_bar = [], bar(len(images), "export", enabled=progress)
     try:
         for shard in range(count):
-            indices = range(shard * shard_size, min((shard + 1) * shard_size, len(images)))
             rows = {"image": [], "label": []}
-            for index in indices:
+            for index in range(shard * shard_size, min((shard + 1) * shard_size, len(images))):
                 image, label = images[index]
                 buffer = io.BytesIO()
                 image.save(buffer, format="PNG")
                 rows["image"].append({"bytes": buffer.getvalue(), "path": None})
                 rows["label"].append(int(label))
                 progress_bar.update(1)
-            path = out / SHARD_NAME.format(shard, count)
-            partial = path.with_name(f".{path.name}.part")
-            datasets.Dataset.from_dict(rows, features=features).to_parquet(str(partial))
-            partial.replace(path)
-            written.append(path)
+            name = SHARD_NAME.format(shard, count)
+            try:
+                datasets.Dataset.from_dict(rows, features=features).to_parquet(str(folder / name))
+            except OSError as exc:
+                raise FdslError(f"cannot write {folder / name} ({exc.strerror or exc}); free some space or choose "
+                                "another --out") from None
+            names.append(name)
     finally:
         progress_bar.close()
-    return written
+    return names
+
+
+def publish(staging: Path, out: Path) -> None:
+    """Rename the finished staging folder to ``out`` (an empty folder there is replaced)."""
+    from fdsl.core.files import sync_folder
+
+    sync_folder(staging)
+    try:
+        if out.is_dir() and not out.is_symlink():
+            out.rmdir()  # checked empty before the export began; fails if something appeared there since
+        os.rename(staging, out)
+    except OSError as exc:
+        raise FdslError(f"cannot create {out} ({exc.strerror or exc}); choose a new --out for the export") from None
+    sync_folder(out.parent)
+
+
+@contextlib.contextmanager
+def quiet_datasets(datasets):
+    """No progress bars from ``datasets`` itself (its per-shard tqdm bars are carriage-return spam in a log, and
+    fdsl's own bar covers the export); their global on/off state is restored afterwards."""
+    enable, disable, disabled = _progress_switches(datasets)
+    was_disabled = disabled()
+    with warnings.catch_warnings():  # HF_DATASETS_DISABLE_PROGRESS_BAR set in the environment has priority
+        warnings.simplefilter("ignore")
+        disable()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                enable()
+
+
+def _progress_switches(datasets):
+    """(enable, disable, are-disabled) of ``datasets``' progress bars, in the API of the installed version."""
+    utils = datasets.utils
+    if hasattr(utils, "disable_progress_bars"):  # datasets >= 2.14
+        return utils.enable_progress_bars, utils.disable_progress_bars, utils.are_progress_bars_disabled
+    logging = datasets.utils.logging  # older releases
+    return logging.enable_progress_bar, logging.disable_progress_bar, lambda: not logging.is_progress_bar_enabled()
