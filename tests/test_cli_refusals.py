@@ -184,3 +184,11 @@ def test_a_render_names_its_first_warning(tmp_path, capsys):
     assert code == 0
     out = run_cli.stdout
     assert "25 draws had warnings (degenerate 25; e.g. category 0 draw 0: degenerate: the attractor is" in out
+
+
+@pytest.mark.parametrize("flag", ["--iterations", "--mix-points", "--object-points"])
+def test_layout_only_scenes_refuse_cloud_settings(tmp_path, capsys, flag):
+    out = tmp_path / "scenes"
+    code, err = run_cli(capsys, "scenes", "--params", tmp_path / "none", "--out", out, "--layout-only", flag, "50")
+    assert_one_line_error(code, err, f"{flag} is ignored by --layout-only")
+    assert not out.exists()

@@ -47,6 +47,12 @@ class SceneSettings(Settings):
 
     def validate(self) -> None:
         super().validate()
+        if self.layout_only:  # a layout names its objects' files and holds no points: these would change nothing
+            defaults = {field.name: field.default for field in dataclasses.fields(self)}
+            for name in ("object_points", "iterations", "mix_points"):
+                if getattr(self, name) != defaults[name]:
+                    raise FdslError(f"--{name.replace('_', '-')} is ignored by --layout-only (it shapes the object "
+                                    "clouds, which a layout does not hold); drop it")
         if self.object_points < 0 or self.object_points > self.iterations - 1:
             raise FdslError(f"--object-points must be between 0 (all) and the cloud's {self.iterations - 1} points, "
                             f"got {self.object_points}")
