@@ -172,7 +172,7 @@ def read_meta(path: Path) -> dict:
     folder = _folder(path)
     sidecar = folder / SIDECAR
     if not folder.exists():
-        raise FdslError(f"checkpoint {path} not found; give the folder written by 'fdsl pretrain' (or --scratch)")
+        raise FdslError(f"checkpoint {path} not found; give a run folder written by 'fdsl pretrain' or 'fdsl finetune'")
     if not sidecar.is_file():
         raise FdslError(f"{folder} has no {SIDECAR}: not an fdsl checkpoint folder (or its run never saved)")
     try:
