@@ -10,7 +10,7 @@ from fdsl.core.numbers import Number, at_least
 from fdsl.commands.options import add_formula_subparsers, add_workers_argument, settings_from_args
 from fdsl.formulas import create_formula
 from fdsl.catalog.specs import DEFAULT_SHARD_SIZE, OUTPUT_FORMATS, Device, Output, RenderSpec, Shard
-from fdsl.write.engine import render
+from fdsl.write.engine import render, warning_kinds
 from fdsl.core.checks import SEEDS, output_path
 
 
@@ -99,10 +99,7 @@ def run(args) -> int:
     print(f"wrote {report.written} images ({report.skipped} already there) in {report.seconds:.1f} s "
           f"({rate:.0f} img/s) -> {args.out}")
     if getattr(report, "warnings", None):
-        kinds: dict[str, int] = {}
-        for item in report.warnings:
-            kind = item["warning"].split(":")[0]
-            kinds[kind] = kinds.get(kind, 0) + 1
+        kinds = warning_kinds(report.warnings)
         first = report.warnings[0]
         print(f"{len(report.warnings)} draws had warnings ({', '.join(f'{k} {n}' for k, n in kinds.items())}; e.g. "
               f"category {first['category']} draw {first['draw']}: {first['warning']}); see {report.manifest}")

@@ -82,7 +82,7 @@ def fit(model, train_set, val_set, config: TrainConfig, folder: Path, meta: dict
     if task is CLASSIFICATION:  # a timm model: its folder loads with timm.create_model("local-dir:RUN")
         sidecar["pretrained_cfg"] = hub_config.pretrained_cfg(model, config)
     created = not folder.exists()
-    if ctx.main and not created:
+    if not created:  # on every process, as the refusals below: one refusing alone would leave the others waiting
         _refuse_foreign_folder(folder)
     lock = None
     try:

@@ -150,6 +150,15 @@ def _device_jobs(renderer, producer, sink, tasks):
     yield from flush()
 
 
+def warning_kinds(warnings: list) -> dict[str, int]:
+    """How many draws had each kind of warning ("diverged", "degenerate"), in order of first appearance."""
+    kinds: dict[str, int] = {}
+    for item in warnings:
+        kind = item["warning"].split(":")[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
 def check_existing(out: Path, identity: dict, shard: Shard | None = None) -> None:
     """Refuse a folder written with other settings (or, given ``shard``, split into another number of shards)."""
     for path in sorted(out.glob("manifest*.json")):
@@ -287,10 +296,7 @@ def _finish(out: Path, shard: Shard, manifest: dict, report: Report, seconds: fl
     report.seconds = seconds
     sidecars = _sidecars(out, shard)
     report.warnings = [json.loads(p.read_text()) for p in sidecars]
-    kinds: dict[str, int] = {}
-    for note in report.warnings:
-        kind = note["warning"].split(":")[0]
-        kinds[kind] = kinds.get(kind, 0) + 1
+    kinds = warning_kinds(report.warnings)
     manifest.update(complete=True,
                     warnings={"draws": len(report.warnings), "by_kind": kinds, "examples": report.warnings[:50]})
     path = write_manifest(out, manifest, shard.manifest_name())
