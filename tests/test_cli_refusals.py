@@ -192,3 +192,40 @@ def test_layout_only_scenes_refuse_cloud_settings(tmp_path, capsys, flag):
     code, err = run_cli(capsys, "scenes", "--params", tmp_path / "none", "--out", out, "--layout-only", flag, "50")
     assert_one_line_error(code, err, f"{flag} is ignored by --layout-only")
     assert not out.exists()
+
+
+@pytest.fixture
+def small_render(tiny_catalog, tmp_path, capsys):
+    out = tmp_path / "render"
+    flags = ["render", "fractal", "--params", tiny_catalog, "--size", "32", "--points", "300", "--patches", "1",
+             "--flips", "2", "--quiet"]
+    assert run_cli(capsys, *flags, "--out", out)[0] == 0
+    return out, flags
+
+
+@pytest.mark.parametrize("text, needle", [("null", "JSON null"), ("[1, 2]", "JSON an array"), ('"x"', "JSON a string")])
+def test_a_manifest_that_is_no_object_is_refused(small_render, capsys, text, needle):
+    out, flags = small_render
+    (out / "manifest.json").write_text(text)
+    for argv in (["status", out], [*flags, "--out", out, "--seed", "7"]):  # not adopted as another seed's render
+        code, err = run_cli(capsys, *argv)
+        assert_one_line_error(code, err, "manifest.json is not a valid manifest", needle)
+    assert (out / "manifest.json").read_text() == text
+
+
+def test_status_of_a_manifest_missing_its_keys(small_render, capsys):
+    out, _ = small_render
+    (out / "manifest.json").write_text('{"kind": "dataset"}')
+    code, err = run_cli(capsys, "status", out)
+    assert_one_line_error(code, err, "its manifest is damaged (KeyError: 'shard')")
+
+
+def test_a_truncated_png_is_missing_and_rendered_again(small_render, capsys):
+    out, flags = small_render
+    victim = sorted(out.rglob("*.png"))[0]
+    whole = victim.read_bytes()
+    victim.write_bytes(whole[:50])
+    code, _ = run_cli(capsys, "status", out)
+    assert code == 1 and "1 missing" in run_cli.stdout
+    assert run_cli(capsys, *flags, "--out", out)[0] == 0
+    assert victim.read_bytes() == whole

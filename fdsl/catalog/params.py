@@ -141,9 +141,15 @@ def read_manifest(folder: Path, name: str = MANIFEST) -> dict | None:
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text())
+        manifest = json.loads(path.read_text())
     except (OSError, ValueError):
         raise FdslError(f"{path} is not a valid manifest; delete it or choose another --out") from None
+    if not isinstance(manifest, dict):  # e.g. "null" or a list: JSON, but no manifest fdsl wrote
+        what = {type(None): "null", list: "an array", str: "a string", bool: "true or false"}.get(type(manifest),
+                                                                                             "a number")
+        raise FdslError(f"{path} is not a valid manifest (JSON {what}, not an object); delete it or choose another "
+                        "--out")
+    return manifest
 
 
 def ensure_writable_folder(folder: Path) -> Path:

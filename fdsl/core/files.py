@@ -73,9 +73,21 @@ def remove_partial_files(folder: Path, owns=None) -> int:
     return removed
 
 
+# The last 12 bytes of every PNG: the empty IEND chunk (length 0, type, CRC).
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
 def is_png(path: Path) -> bool:
-    """Does ``path`` start with the PNG signature?  (Our writes are atomic, so a PNG we wrote is whole.)"""
-    return has_signature(path, PNG_SIGNATURE)
+    """Does ``path`` start with the PNG signature and end with its IEND chunk?  Our writes are atomic, so a PNG we
+    wrote is whole; the end catches one cut short by something else (a copy, a full disk, a user's ``head``)."""
+    try:
+        with open(path, "rb") as handle:  # one open per file: resume and status check every file of a dataset
+            if handle.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+                return False
+            handle.seek(-len(PNG_END), os.SEEK_END)
+            return handle.read() == PNG_END
+    except OSError:  # shorter than the chunk, or unreadable
+        return False
 
 
 def has_signature(path: Path, signature: bytes) -> bool:

@@ -69,12 +69,16 @@ def dataset_status(folder: Path) -> DatasetStatus:
         raise FdslError(f"{folder} is not a folder; give the --out folder of 'fdsl render'")
     manifests = _manifests(folder)
     first = manifests[0]
-    splits = {m["shard"].split("/")[1] for m in manifests}
+    try:  # a manifest fdsl wrote has all of these; one edited or cut short by hand may not
+        splits = {m["shard"].split("/")[1] for m in manifests}
+        producer = _producer(first)
+        output = Output(**first.get("output", Output().to_dict()))
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        raise FdslError(f"{folder}: its manifest is damaged ({exc.__class__.__name__}: {exc}); render into a new --out "
+                        "(the same command re-makes the same images)") from None
     if len(splits) > 1:
         raise FdslError(f"{folder} holds manifests of several --shard splits ({', '.join(sorted(splits))} shards); "
                         "render each split into its own folder")
-    producer = _producer(first)
-    output = Output(**first.get("output", Output().to_dict()))
     sink = make_sink(output, folder, producer)
     count = int(splits.pop())
     started = {m["shard"] for m in manifests}
