@@ -229,3 +229,11 @@ def test_a_truncated_png_is_missing_and_rendered_again(small_render, capsys):
     assert code == 1 and "1 missing" in run_cli.stdout
     assert run_cli(capsys, *flags, "--out", out)[0] == 0
     assert victim.read_bytes() == whole
+
+
+def test_formula_dataset_refuses_a_segmentation_family(tmp_path):
+    import fdsl
+    from fdsl.core.errors import FdslError
+
+    with pytest.raises(FdslError, match="makes image/mask pairs"):
+        fdsl.FormulaDataset("segrcdb", tmp_path, {"size": 32})

@@ -50,6 +50,9 @@ class FormulaDataset(torchvision.datasets.VisionDataset):
                          target_transform=target_transform)
         self.formula_name = formula_name
         formula = create_formula(formula_name)
+        if formula.dataset_kind != "classification":  # its images come with label masks, one per image
+            raise FdslError(f"formula '{formula_name}' makes image/mask pairs, not one class per image; use "
+                            "fdsl.data.masks.SegRCDBImages (or 'fdsl pretrain --task segmentation')")
         if isinstance(settings, dict):  # plain values, as a script gives them: {"size": 64}
             settings = formula.RenderSettings.from_strings(settings, what="render setting")
         self.settings = settings if settings is not None else formula.RenderSettings()
