@@ -70,13 +70,16 @@ def one_line(message: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        from fdsl.commands.config_file import expand_config
+        from fdsl.commands.config_file import check_repeated, split_config
         from fdsl.commands.render import infer_formula
         from fdsl.core.notes import held_until_work
 
-        argv = infer_formula(expand_config(list(sys.argv[1:] if argv is None else argv)))
-        args = build_parser().parse_args(argv)
-        with held_until_work():
+        expanded, path, from_file, typed = split_config(list(sys.argv[1:] if argv is None else argv))
+        argv = infer_formula(expanded)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        with held_until_work():  # notes wait for the work: a refused input is its one error line
+            check_repeated(parser, infer_formula(typed), path, from_file)
             return int(args.run(args) or 0)
     except FdslError as exc:
         print(f"fdsl: error: {one_line(str(exc))}", file=sys.stderr)

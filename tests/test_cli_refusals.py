@@ -237,3 +237,24 @@ def test_formula_dataset_refuses_a_segmentation_family(tmp_path):
 
     with pytest.raises(FdslError, match="makes image/mask pairs"):
         fdsl.FormulaDataset("segrcdb", tmp_path, {"size": 32})
+
+
+def test_a_list_for_a_one_value_option_and_two_configs_are_refused(tmp_path, capsys):
+    out = tmp_path / "cat"
+    listed = tmp_path / "list.yaml"
+    listed.write_text("categories: [2, 3]\n")
+    code, err = run_cli(capsys, "search", "fractal", "--config", listed, "--out", out)
+    assert_one_line_error(code, err, "--categories takes one value, got a list (2, 3)")
+    code, err = run_cli(capsys, "search", "fractal", "--config", listed, "--config", listed, "--out", out)
+    assert_one_line_error(code, err, "--config given twice")
+    assert not out.exists()
+
+
+def test_the_command_line_over_the_config_is_said(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text("categories: 3\nsize: 32\npoints: 500\nfill-rate: 0.05\n")
+    code, err = run_cli(capsys, "search", "fractal", "--config", config, "--categories", "2", "--out",
+                        tmp_path / "cat", "--quiet")
+    assert code == 0, err
+    assert f"--categories 2 on the command line overrides 3 from --config {config}" in err
+    assert len(list((tmp_path / "cat").glob("*.csv"))) == 2

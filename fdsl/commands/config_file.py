@@ -15,23 +15,29 @@ from fdsl.core.errors import FdslError
 
 def expand_config(argv: list[str]) -> list[str]:
     """``argv`` with ``--config FILE`` replaced by the file's options, inserted after the verb words."""
+    return split_config(argv)[0]
+
+
+def split_config(argv: list[str]) -> tuple[list[str], str | None, list[str], list[str]]:
+    """(the expanded argv, the --config path or None, the file's option words, the typed words)."""
     if "--config" not in argv and not any(word.startswith("--config=") for word in argv):
-        return argv
+        return argv, None, [], argv
     rest, path = [], None
     words = iter(argv)
     for word in words:
-        if word == "--config":
-            path = next(words, None)
+        if word == "--config" or word.startswith("--config="):
+            if path is not None:  # the file read would be one of them, the other dropped
+                raise FdslError("--config given twice; merge the files into one")
+            path = next(words, None) if word == "--config" else word.split("=", 1)[1]
             if path is None:
                 raise FdslError("--config takes a YAML file (e.g. --config pretrain.yaml)")
-        elif word.startswith("--config="):
-            path = word.split("=", 1)[1]
         else:
             rest.append(word)
     verbs = 0
     while verbs < len(rest) and not rest[verbs].startswith("-"):
         verbs += 1
-    return rest[:verbs] + config_words(Path(path)) + rest[verbs:]
+    words = config_words(Path(path))
+    return rest[:verbs] + words + rest[verbs:], path, words, rest
 
 
 def config_words(path: Path) -> list[str]:
@@ -60,3 +66,37 @@ def config_words(path: Path) -> list[str]:
         for item in value if isinstance(value, list) else [value]:
             words += [flag, str(item)]
     return words
+
+
+def check_repeated(parser, typed: list[str], path: str | None, from_file: list[str]) -> None:
+    """An option that takes one value keeps the last of its values in argparse, in silence: say it when the command
+    line overrides the file, and refuse a list of values for it in the file."""
+    import argparse
+
+    flags = {}  # option string -> the option's name, for the one-value options of the verb typed
+    current, verb_words = parser, iter(word for word in typed if not word.startswith("-"))
+    while current is not None:
+        for action in current._actions:
+            if type(action) is argparse._StoreAction and action.option_strings:
+                flags.update({option: action.option_strings[-1] for option in action.option_strings})
+        verbs = next((a for a in current._actions if isinstance(a, argparse._SubParsersAction)), None)
+        current = verbs.choices.get(next(verb_words, None)) if verbs is not None else None
+
+    def given(words):
+        found: dict[str, list[str]] = {}
+        for position, word in enumerate(words):
+            name, equals, value = word.partition("=")
+            if name in flags:
+                found.setdefault(flags[name], []).append(value if equals else " ".join(words[position + 1:position + 2]))
+        return found
+
+    from fdsl.core.notes import note
+
+    # Typed twice, the last wins as in every argparse tool, and the user sees both on their own command line (the
+    # usual way to re-run a command with one setting changed); the file's values are out of sight.
+    typed_values, file_values = given(typed), given(from_file)
+    for flag, values in file_values.items():
+        if len(values) > 1:
+            raise FdslError(f"--config {path}: {flag} takes one value, got a list ({', '.join(values)})")
+        if flag in typed_values:
+            note(f"{flag} {typed_values[flag][-1]} on the command line overrides {values[0]} from --config {path}")
