@@ -177,7 +177,13 @@ def webdataset_pipeline(shards, transform=None, shuffle: int = 1000, seed: int =
 
     from fdsl.core.tars import shard_files
 
+    if isinstance(shuffle, bool) or not isinstance(shuffle, int) or shuffle < 0:
+        raise FdslError(f"shuffle must be a whole number of samples >= 0 (0: the file order), got {shuffle!r}")
     urls = shards
+    if isinstance(shards, (str, Path)) and not Path(shards).exists() and not any(c in str(shards) for c in "{:"):
+        # a plain local path that is not there (a brace pattern or a URL is webdataset's to open)
+        raise FdslError(f"{shards} does not exist; give a folder written by 'fdsl render --format webdataset', "
+                        "a list of tar paths or a brace pattern")
     if isinstance(shards, (str, Path)) and Path(shards).is_dir():
         urls = [str(path) for path in shard_files(Path(shards))]
         if not urls:

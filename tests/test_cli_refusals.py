@@ -258,3 +258,17 @@ def test_the_command_line_over_the_config_is_said(tmp_path, capsys):
     assert code == 0, err
     assert f"--categories 2 on the command line overrides 3 from --config {config}" in err
     assert len(list((tmp_path / "cat").glob("*.csv"))) == 2
+
+
+@pytest.mark.parametrize("shards, shuffle, needle", [
+    ("missing-folder", 100, "does not exist"),
+    (".", -1, "shuffle must be a whole number"),
+    (".", float("nan"), "shuffle must be a whole number"),
+])
+def test_webdataset_pipeline_checks_its_arguments(tmp_path, shards, shuffle, needle):
+    pytest.importorskip("webdataset")
+    import fdsl
+    from fdsl.core.errors import FdslError
+
+    with pytest.raises(FdslError, match=needle):
+        fdsl.webdataset_pipeline(tmp_path / shards, shuffle=shuffle)
