@@ -8,14 +8,12 @@ change how fast the same answer arrives.
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-from fdsl.catalog.params import ensure_writable_folder, environment, write_manifest
+from fdsl.catalog.params import environment, write_manifest
+from fdsl.core.files import published_folder
 from fdsl.core.errors import FdslError
 from fdsl.core.progress import bar as progress_bar
 from fdsl.core.seeding import rng_for
@@ -106,25 +104,18 @@ def save_catalog(spec: SearchSpec, result: SearchResult, out: Path) -> Path:
     """
     formula, settings, seed = spec.formula, spec.settings, spec.seed
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FdslError(f"{out} already exists and is not empty; choose a new --out for the catalog")
-    ensure_writable_folder(out.parent if str(out.parent) else Path("."))
-    staging = out.parent / f".{out.name}.{os.getpid()}.part"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    rows = []
-    for index, (candidate, params, score) in enumerate(result.categories):
-        name = f"{index:05d}{formula.params_suffix}"
-        formula.save_params(params, staging / name)
-        rows.append({"file": name, "candidate": candidate, "score": round(score, 6), **formula.describe_params(params)})
-    manifest = {
-        "kind": "catalog", "formula": formula.name, "seed": seed, "settings": settings.to_dict(),
-        "counts": {"categories": len(rows), "candidates": result.candidates,
-                   "acceptance": round(len(rows) / max(result.candidates, 1), 5)},
-        "environment": environment(), "categories": rows,  # no wall-clock time: the same search, the same bytes
-    }
-    write_manifest(staging, manifest)
-    if out.exists():
-        out.rmdir()
-    os.rename(staging, out)
+    with published_folder(out, "the catalog") as staging:
+        rows = []
+        for index, (candidate, params, score) in enumerate(result.categories):
+            name = f"{index:05d}{formula.params_suffix}"
+            formula.save_params(params, staging / name)
+            rows.append({"file": name, "candidate": candidate, "score": round(score, 6),
+                         **formula.describe_params(params)})
+        manifest = {
+            "kind": "catalog", "formula": formula.name, "seed": seed, "settings": settings.to_dict(),
+            "counts": {"categories": len(rows), "candidates": result.candidates,
+                       "acceptance": round(len(rows) / max(result.candidates, 1), 5)},
+            "environment": environment(), "categories": rows,  # no wall-clock time: the same search, the same bytes
+        }
+        write_manifest(staging, manifest)
     return out / "manifest.json"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 from fdsl.core.png import PNG_SIGNATURE, png_bytes
 
 # png_bytes lives in fdsl/core/png.py; importing it from here keeps working.
 __all__ = ["PART_SUFFIX", "PNG_SIGNATURE", "acquire_lock", "atomic_open", "atomic_write_bytes", "folder_lock",
+           "published_folder",
            "is_png", "png_bytes", "remove_partial_files", "sync_folder"]
 
 # Temporary files end in ".part": no image loader (ImageFolder included) takes them for data.
@@ -133,3 +135,43 @@ def acquire_lock(path: Path, busy: str):
     except Timeout:
         raise FdslError(busy) from None
     return lock
+
+
+@contextlib.contextmanager
+def published_folder(out: Path, what: str):
+    """A hidden staging folder beside ``out`` to write ``what`` (e.g. "the export") into; renamed to ``out`` when
+    the block ends, removed (with the parents it made) when it fails or is killed: a refused or interrupted write
+    leaves no ``out``.  ``out`` must be absent or an empty folder, below no file: FdslError otherwise."""
+    from fdsl.core.errors import FdslError
+
+    out = Path(out)
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise FdslError(f"{out} already exists and is not a folder; choose a new --out for {what}")
+        if any(out.iterdir()):
+            raise FdslError(f"{out} already exists and is not empty; choose a new --out for {what}")
+    parent = out.parent
+    made = [folder for folder in [parent, *parent.parents] if not folder.exists()][::-1]
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = parent / f".{out.name}.{os.getpid()}{PART_SUFFIX}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+    except OSError as exc:
+        raise FdslError(f"cannot write to {out} ({exc.strerror or exc}); choose a writable --out") from None
+    try:
+        yield staging
+        sync_folder(staging)
+        try:
+            if out.is_dir() and not out.is_symlink():
+                out.rmdir()  # checked empty at the start; fails if something appeared there since
+            os.rename(staging, out)
+        except OSError as exc:
+            raise FdslError(f"cannot create {out} ({exc.strerror or exc}); choose a new --out for {what}") from None
+        sync_folder(parent)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in reversed(made):  # innermost first, if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise

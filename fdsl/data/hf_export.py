@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import shutil
 import warnings
 from pathlib import Path
 
 from fdsl.core.errors import FdslError
+from fdsl.core.files import published_folder
 
 SHARD_NAME = "train-{:05d}-of-{:05d}.parquet"
 
@@ -31,56 +30,11 @@ def export_parquet(source: str, out: Path, shard_size: int = 10_000, progress: b
     if shard_size < 1:
         raise FdslError(f"--shard-size must be at least 1, got {shard_size}")
     out = Path(out)
-    check_new_folder(out)
-    images = open_images(str(source))
-    created = make_parents(out.parent)
-    staging = out.parent / f".{out.name}.{os.getpid()}.part"
-    try:
-        shutil.rmtree(staging, ignore_errors=True)
-        try:
-            staging.mkdir()
-        except OSError as exc:
-            raise FdslError(f"cannot write to {out.parent} ({exc.strerror or exc}); choose a writable --out") from None
+    with published_folder(out, "the export") as staging:  # checks --out before the source is read
+        images = open_images(str(source))
         with quiet_datasets(datasets):
             names = write_shards(datasets, images, staging, shard_size, progress)
-        publish(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        for folder in reversed(created):  # the parents this export made, innermost first, if still empty
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        raise
     return [out / name for name in names]
-
-
-def check_new_folder(out: Path) -> None:
-    """FdslError unless ``out`` is a folder to be: absent or empty, below no file."""
-    if out.exists() or out.is_symlink():
-        if not out.is_dir():
-            raise FdslError(f"{out} already exists and is not a folder; choose a new --out for the export")
-        try:
-            if any(out.iterdir()):
-                raise FdslError(f"{out} already exists and is not empty; choose a new --out for the export")
-        except OSError as exc:
-            raise FdslError(f"cannot read {out} ({exc.strerror or exc}); choose a new --out for the export") from None
-        return
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise FdslError(f"cannot write to {out}: {parent} is a file, not a folder; choose a writable --out")
-            if not os.access(parent, os.W_OK | os.X_OK):
-                raise FdslError(f"cannot write to {parent} (permission denied); choose a writable --out")
-            return
-
-
-def make_parents(folder: Path) -> list[Path]:
-    """Create ``folder`` and its missing parents; the ones created, outermost first."""
-    missing = [parent for parent in [folder, *folder.parents] if not parent.exists()][::-1]
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FdslError(f"cannot create {folder} ({exc.strerror or exc}); choose a writable --out") from None
-    return missing
 
 
 def write_shards(datasets, images, folder: Path, shard_size: int, progress: bool) -> list[str]:
@@ -110,20 +64,6 @@ def write_shards(datasets, images, folder: Path, shard_size: int, progress: bool
     finally:
         progress_bar.close()
     return names
-
-
-def publish(staging: Path, out: Path) -> None:
-    """Rename the finished staging folder to ``out`` (an empty folder there is replaced)."""
-    from fdsl.core.files import sync_folder
-
-    sync_folder(staging)
-    try:
-        if out.is_dir() and not out.is_symlink():
-            out.rmdir()  # checked empty before the export began; fails if something appeared there since
-        os.rename(staging, out)
-    except OSError as exc:
-        raise FdslError(f"cannot create {out} ({exc.strerror or exc}); choose a new --out for the export") from None
-    sync_folder(out.parent)
 
 
 @contextlib.contextmanager
