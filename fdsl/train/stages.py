@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,12 @@ def pretrain(config: TrainConfig, out: Path, recipe: str, params: Path | None = 
                       heldout_set=heldout, **fit_options)
 
 
+# A fine-tuning's carved validation split as model.json records it ("0.1 of it, split seed 0"), and read back by
+# ``evaluate --split`` to score the same split.
+SPLIT_RECORD = "{:g} of it, split seed {}"
+SPLIT_RECORDED = re.compile(r"(\S+) of it, split seed (-?\d+)")
+
+
 def real_splits(data: str, val: str | None = None, val_fraction: float = 0.1, split_seed: int = 0,
                 train_images: int | None = None, max_classes: int | None = None):
     """(train, val, description) from a real dataset: a given validation set, or a split carved with a fixed seed."""
@@ -110,7 +117,7 @@ def real_splits(data: str, val: str | None = None, val_fraction: float = 0.1, sp
         description = {"train": data, "val": val, "val_fingerprint": held_out.fingerprint}
     else:
         train, held_out = split(source, val_fraction, split_seed, train_limit=train_images)
-        description = {"train": data, "val": f"{val_fraction:g} of it, split seed {split_seed}"}
+        description = {"train": data, "val": SPLIT_RECORD.format(val_fraction, split_seed)}
     description.update(fingerprint=source.fingerprint, train_size=len(train), val_size=len(held_out),
                        classes=len(source.classes), max_classes=max_classes, train_images=train_images)
     return train, held_out, description
@@ -240,10 +247,8 @@ def _evaluation_split(meta: dict, checkpoint_path: Path, source, data: str, spli
     The fine-tuning record is ``data["val"] == "F of it, split seed S"`` (``real_splits``) beside the data's
     fingerprint, the sizes of both sides and ``train_images``.
     """
-    import re
-
     record = meta.get("data") if isinstance(meta.get("data"), dict) else {}
-    carved = re.fullmatch(r"(\S+) of it, split seed (-?\d+)", str(record.get("val", "")))
+    carved = SPLIT_RECORDED.fullmatch(str(record.get("val", "")))
     same_data = record.get("fingerprint") is not None and record.get("fingerprint") == source.fingerprint
     if not (carved and same_data and meta.get("stage") == "finetune"):
         if val_fraction is None or split_seed is None:
