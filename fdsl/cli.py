@@ -70,13 +70,14 @@ def one_line(message: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        from fdsl.commands.config_file import check_repeated, split_config
+        from fdsl.commands.config_file import check_repeated, check_switches, split_config
         from fdsl.commands.render import infer_formula
         from fdsl.core.notes import held_until_work
 
         expanded, path, from_file, typed = split_config(list(sys.argv[1:] if argv is None else argv))
         argv = infer_formula(expanded)
         parser = build_parser()
+        check_switches(parser, infer_formula(typed), path, from_file)
         args = parser.parse_args(argv)
         with held_until_work():  # notes wait for the work: a refused input is its one error line
             check_repeated(parser, infer_formula(typed), path, from_file)

@@ -3,6 +3,7 @@ experiment whose render settings are checked only after its catalog was written.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from helpers import assert_one_line_error, run_cli
@@ -272,3 +273,47 @@ def test_webdataset_pipeline_checks_its_arguments(tmp_path, shards, shuffle, nee
 
     with pytest.raises(FdslError, match=needle):
         fdsl.webdataset_pipeline(tmp_path / shards, shuffle=shuffle)
+
+
+@pytest.mark.parametrize("call, needle", [
+    (lambda fdsl, t: fdsl.search_catalog("fractal", t / "a", categories="3"), "--categories must be a whole number, "
+                                                                               "got '3' (str)"),
+    (lambda fdsl, t: fdsl.search_catalog("fractal", t / "a", categories=2.5), "got 2.5 (float)"),
+    (lambda fdsl, t: fdsl.search_catalog("fractal", t / "a", categories=True), "got True (bool)"),
+    (lambda fdsl, t: fdsl.search_catalog("fractal", t / "a", seed="1"), "--seed must be a whole number"),
+    (lambda fdsl, t: fdsl.render_catalog("fractal", t, t / "r", workers="2"), "--workers must be a whole number"),
+    (lambda fdsl, t: fdsl.render_catalog("fractal", t, t / "r", format="webdataset", shard_size="5"),
+     "--shard-size must be a whole number"),
+    (lambda fdsl, t: fdsl.FormulaDataset("fractal", t, settings=[1, 2]), "settings must be a dict of render settings"),
+])
+def test_the_python_api_refuses_wrong_types_in_one_line(tmp_path, call, needle):
+    """A script's '3' or 2.5 where a count goes was a TypeError deep in a comparison (or a silent int())."""
+    import fdsl
+
+    with pytest.raises(fdsl.FdslError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+        call(fdsl, tmp_path)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "r").exists()
+
+
+def test_formula_dataset_refuses_a_seed_or_count_that_is_no_whole_number(tiny_catalog):
+    import fdsl
+
+    with pytest.raises(fdsl.FdslError, match="--seed must be a whole number"):
+        fdsl.FormulaDataset("fractal", tiny_catalog, {"size": 32}, seed="x")
+    with pytest.raises(fdsl.FdslError, match="--instances must be a whole number"):
+        fdsl.FormulaDataset("fractal", tiny_catalog, {"size": 32}, instances=2.5)  # int() truncated it before
+    assert len(fdsl.FormulaDataset("fractal", tiny_catalog, {"size": 32}, seed=np.int64(3), instances=2)) == 6
+
+
+def test_a_switch_given_a_value_in_the_config_names_the_file(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text('quiet: "no"\n')
+    code, err = run_cli(capsys, "search", "fractal", "--config", config, "--out", tmp_path / "cat")
+    assert_one_line_error(code, err, f"--config {config}: 'quiet' is a switch; give it true or false, got 'no'")
+    assert not (tmp_path / "cat").exists()
+
+
+def test_the_segmentation_experiment_points_at_its_own_option(tmp_path, capsys):
+    code, err = run_cli(capsys, "experiment", "segmentation", "--shared", tmp_path / "none", "--out", tmp_path / "x")
+    assert_one_line_error(code, err, "Fashion-MNIST not found", "pass --shared DIR")
+    assert "--data" not in err and not (tmp_path / "x").exists()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fdsl.core.checks import check_categories, check_seed, check_workers, resolve_torch_device
+from fdsl.core.checks import check_categories, check_seed, check_whole, check_workers, resolve_torch_device
 from fdsl.core.errors import FdslError
 from fdsl.formulas import Formula, Settings, create_formula
 from fdsl.formulas.scenes.layout import SceneSettings
@@ -58,6 +58,7 @@ class Output:
     def __post_init__(self):
         if self.format not in OUTPUT_FORMATS:
             raise FdslError(f"unknown --format '{self.format}'; choose one of: {', '.join(OUTPUT_FORMATS)}")
+        check_whole(self.shard_size, "--shard-size")
         if self.shard_size < 1:
             raise FdslError(f"--shard-size must be at least 1 image per tar, got {self.shard_size}")
         if self.format == "folder" and self.shard_size != DEFAULT_SHARD_SIZE:
@@ -176,6 +177,7 @@ class SceneSpec(WriteRun):
     scenes: int
 
     def __post_init__(self):
+        check_whole(self.scenes, "--scenes")
         if not (1 <= self.scenes <= MAX_SCENES):
             raise FdslError(f"--scenes must be between 1 and {MAX_SCENES:,}, got {self.scenes}")
         self.check_run(self.settings)

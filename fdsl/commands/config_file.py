@@ -68,19 +68,39 @@ def config_words(path: Path) -> list[str]:
     return words
 
 
+def _verb_actions(parser, typed: list[str]) -> list:
+    """The argparse actions of the verb typed (and of the parsers above it)."""
+    import argparse
+
+    actions = []
+    current, verb_words = parser, iter(word for word in typed if not word.startswith("-"))
+    while current is not None:
+        actions += current._actions
+        verbs = next((a for a in current._actions if isinstance(a, argparse._SubParsersAction)), None)
+        current = verbs.choices.get(next(verb_words, None)) if verbs is not None else None
+    return actions
+
+
+def check_switches(parser, typed: list[str], path: str | None, from_file: list[str]) -> None:
+    """A switch (an option that takes no value, e.g. --quiet) given a value in the file: say so naming the file,
+    not argparse's 'unrecognized arguments: no' about a word the user never typed."""
+    switches = {option for action in _verb_actions(parser, typed) if action.option_strings and action.nargs == 0
+                for option in action.option_strings}
+    for position, word in enumerate(from_file):
+        value = from_file[position + 1] if position + 1 < len(from_file) else None
+        if word in switches and value is not None and not value.startswith("--"):
+            raise FdslError(f"--config {path}: '{word[2:]}' is a switch; give it true or false, got '{value}'")
+
+
 def check_repeated(parser, typed: list[str], path: str | None, from_file: list[str]) -> None:
     """An option that takes one value keeps the last of its values in argparse, in silence: say it when the command
     line overrides the file, and refuse a list of values for it in the file."""
     import argparse
 
     flags = {}  # option string -> the option's name, for the one-value options of the verb typed
-    current, verb_words = parser, iter(word for word in typed if not word.startswith("-"))
-    while current is not None:
-        for action in current._actions:
-            if type(action) is argparse._StoreAction and action.option_strings:
-                flags.update({option: action.option_strings[-1] for option in action.option_strings})
-        verbs = next((a for a in current._actions if isinstance(a, argparse._SubParsersAction)), None)
-        current = verbs.choices.get(next(verb_words, None)) if verbs is not None else None
+    for action in _verb_actions(parser, typed):
+        if type(action) is argparse._StoreAction and action.option_strings:
+            flags.update({option: action.option_strings[-1] for option in action.option_strings})
 
     def given(words):
         found: dict[str, list[str]] = {}

@@ -6,6 +6,8 @@ specs built on it.
 
 from __future__ import annotations
 
+import numbers
+
 from fdsl.core.errors import FdslError
 from fdsl.core.numbers import Range
 
@@ -20,19 +22,30 @@ MAX_SEED = 2**63 - 1
 SEEDS = Range(0, MAX_SEED, said="between 0 and 2**63 - 1")
 
 
+def check_whole(value, flag: str) -> int:
+    """``value`` as an int, or one FdslError line: the Python API takes a script's values as they are, and a
+    string or a float here would otherwise fail as a TypeError deep in a comparison (a bool is no count either)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise FdslError(f"{flag} must be a whole number, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
 def check_seed(seed: int, flag: str = "--seed") -> int:
+    check_whole(seed, flag)
     if not SEEDS.holds(seed):
         raise FdslError(f"{flag} {SEEDS.refusal(seed)}")
-    return seed
+    return int(seed)
 
 
 def check_workers(workers: int) -> int:
+    check_whole(workers, "--workers")
     if workers < 1:
         raise FdslError(f"--workers must be at least 1, got {workers}")
     return workers
 
 
 def check_categories(categories: int) -> int:
+    check_whole(categories, "--categories")
     if categories < 1:
         raise FdslError(f"--categories must be at least 1, got {categories}")
     if categories > MAX_CATEGORIES:

@@ -28,6 +28,7 @@ from PIL import Image
 from fdsl.catalog.params import fingerprint_files, load_catalog, read_manifest
 from fdsl.core.errors import FdslError
 from fdsl.formulas import create_formula
+from fdsl.core.checks import check_seed, check_whole
 from fdsl.core.seeding import rng_for
 
 
@@ -55,6 +56,9 @@ class FormulaDataset(torchvision.datasets.VisionDataset):
                             "fdsl.data.masks.SegRCDBImages (or 'fdsl pretrain --task segmentation')")
         if isinstance(settings, dict):  # plain values, as a script gives them: {"size": 64}
             settings = formula.RenderSettings.from_strings(settings, what="render setting")
+        elif settings is not None and not isinstance(settings, formula.RenderSettings):
+            raise FdslError(f"settings must be a dict of render settings or {formula_name}'s RenderSettings, got "
+                            f"{settings!r} ({type(settings).__name__})")
         self.settings = settings if settings is not None else formula.RenderSettings()
         self.settings.validate()
         if formula.renders_images(self.settings) != self.yields_images:
@@ -66,10 +70,10 @@ class FormulaDataset(torchvision.datasets.VisionDataset):
         files = catalog.files
         self.categories = catalog.categories
         self.classes = [path.stem for path in files]
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.views = formula.views_per_draw(self.settings)
         self.available = formula.images_per_category(self.settings)
-        self.instances = self.available if instances is None else int(instances)
+        self.instances = self.available if instances is None else check_whole(instances, "--instances")
         if not (1 <= self.instances <= self.available):
             raise FdslError(f"--instances must be between 1 and {self.available} (the images a category has "
                             f"with these render settings), got {self.instances}")

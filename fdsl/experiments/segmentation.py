@@ -155,6 +155,7 @@ def run(plan: SegmentationPlan, out: Path, shared: Path, progress: bool = True) 
 
     plan.check()
     folder = Path(shared) / "fashion_mnist"
+    proxy.check_fashion_mnist(folder, "pass --shared DIR (or set FDSL_SHARED_DATA)")
     canvases = {split: proxy.FashionCanvas(folder, split, count, seed=plan.seed, size=plan.image_size)
                 for split, count in (("train", plan.finetune_images), ("val", 300), ("heldout", 500))}
     out = ensure_writable_folder(Path(out))
