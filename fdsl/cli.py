@@ -77,10 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         expanded, path, from_file, typed = split_config(list(sys.argv[1:] if argv is None else argv))
         argv = infer_formula(expanded)
         parser = build_parser()
-        check_switches(parser, infer_formula(typed), path, from_file)
+        typed = infer_formula(typed)
+        check_switches(parser, typed, path, from_file)
         args = parser.parse_args(argv)
         with held_until_work():  # notes wait for the work: a refused input is its one error line
-            check_repeated(parser, infer_formula(typed), path, from_file)
+            check_repeated(parser, typed, path, from_file)
             return int(args.run(args) or 0)
     except FdslError as exc:
         print(f"fdsl: error: {one_line(str(exc))}", file=sys.stderr)

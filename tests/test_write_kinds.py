@@ -121,7 +121,10 @@ def _differences(out, reference, killed: dict, uninterrupted: dict) -> str:
             lines.append(f"{name}: only in one, or not a PNG")
             continue
         a, b = (np.asarray(Image.open(folder / name)) for folder in (out, reference))
-        changed = int((a != b).sum()) if a.shape == b.shape else -1
+        if a.shape != b.shape:
+            lines.append(f"{name}: shapes {a.shape} and {b.shape}")
+            continue
+        changed = int((a != b).sum())
         lines.append(f"{name}: {changed} pixels differ" if changed else f"{name}: same pixels, other PNG bytes")
     return "; ".join(lines)
 

@@ -26,9 +26,9 @@ import torchvision
 from PIL import Image
 
 from fdsl.catalog.params import fingerprint_files, load_catalog, read_manifest
+from fdsl.core.checks import check_seed, check_whole
 from fdsl.core.errors import FdslError
 from fdsl.formulas import create_formula
-from fdsl.core.checks import check_seed, check_whole
 from fdsl.core.seeding import rng_for
 
 

@@ -49,17 +49,18 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
-def check_fashion_mnist(folder: Path, hint: str = "set FDSL_SHARED_DATA") -> None:
-    """One line when ``folder`` lacks Fashion-MNIST; ``hint`` is the caller's way to point at another folder
-    (each command has its own option for it)."""
-    for images_name, _ in FILES.values():
+def check_fashion_mnist(folder: Path, hint: str = "set FDSL_SHARED_DATA", parts=tuple(FILES)) -> None:
+    """One line when ``folder`` lacks the Fashion-MNIST ``parts`` a caller reads; ``hint`` is the caller's way to
+    point at another folder (each command has its own option for it)."""
+    for part in parts:
+        images_name = FILES[part][0]
         if not (Path(folder) / images_name).is_file():
             raise FdslError(f"Fashion-MNIST not found in {folder} (expected {images_name}); {hint}")
 
 
 def fashion_mnist(folder: Path, part: str) -> tuple[np.ndarray, np.ndarray]:
     images_name, labels_name = FILES[part]
-    check_fashion_mnist(folder)
+    check_fashion_mnist(folder, parts=(part,))
     return read_idx(Path(folder) / images_name), read_idx(Path(folder) / labels_name)
 
 

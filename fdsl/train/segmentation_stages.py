@@ -97,7 +97,9 @@ def real_data(data: str, val: str | None = None, val_fraction: float = 0.1, spli
     """(train, val, description): the fashion-canvas proxy, or a folder of pairs (its validation split or a carve)."""
     if data == proxy.NAME:
         folder = shared_data_dir() / "fashion_mnist"
-        proxy.check_fashion_mnist(folder, "set FDSL_SHARED_DATA or give --data a folder of image/mask pairs")
+        # Training and validation canvases both come from Fashion-MNIST's training part.
+        proxy.check_fashion_mnist(folder, "set FDSL_SHARED_DATA or give --data a folder of image/mask pairs",
+                                  parts=("train",))
         count = train_images or CANVAS_COUNTS["train"]
         train = proxy.FashionCanvas(folder, "train", count, seed=split_seed)
         held = proxy.FashionCanvas(folder, "val", CANVAS_COUNTS["val"], seed=split_seed)
